@@ -1,0 +1,1 @@
+"""Monitor configuration: upstream's JSON formats, validated once into typed objects."""

@@ -1,0 +1,38 @@
+"""Loading a monitor config file of a given kind into its typed form."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+
+from npd.config.jsonfields import Fields, read_json_file
+from npd.config.logmonitor import LogMonitorConfig, load_log_monitor
+from npd.config.plugin import PluginMonitorConfig, load_plugin_monitor
+from npd.config.stats import SystemStatsConfig, load_system_stats
+
+MonitorConfig = LogMonitorConfig | PluginMonitorConfig | SystemStatsConfig
+
+
+class MonitorKind(enum.StrEnum):
+    """The problem daemon a config is for: the suffix of its ``--config.<kind>`` flag."""
+
+    SYSTEM_LOG = "system-log-monitor"
+    CUSTOM_PLUGIN = "custom-plugin-monitor"
+    SYSTEM_STATS = "system-stats-monitor"
+
+
+_LOADERS: dict[MonitorKind, Callable[[Fields, Callable[[str], None]], MonitorConfig]] = {
+    MonitorKind.SYSTEM_LOG: load_log_monitor,
+    MonitorKind.CUSTOM_PLUGIN: load_plugin_monitor,
+    MonitorKind.SYSTEM_STATS: load_system_stats,
+}
+
+
+def load_monitor_config(file: str, kind: MonitorKind, warn: Callable[[str], None]) -> MonitorConfig:
+    """Read and validate ``file`` as a ``kind`` config.
+
+    Raises :class:`npd.config.errors.ConfigError` on anything upstream would refuse; reports
+    what upstream silently ignores through ``warn``, one line each.
+    """
+    document = read_json_file(file)
+    return _LOADERS[kind](Fields(document, file, "", warn), warn)

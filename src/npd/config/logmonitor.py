@@ -1,0 +1,223 @@
+"""System log monitor configs (``--config.system-log-monitor``): kmsg, journald and filelog."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from npd.config.conditions import DefaultCondition, load_conditions
+from npd.config.errors import ConfigError
+from npd.config.jsonfields import Fields, JSONObject, json_type_name
+from npd.goregex import GoRegexError, compile_go
+from npd.problem import RuleType
+
+
+class LogPlugin(enum.StrEnum):
+    """The log a system log monitor reads."""
+
+    KMSG = "kmsg"
+    JOURNALD = "journald"
+    FILELOG = "filelog"
+
+
+@dataclass(frozen=True, slots=True)
+class LogRule:
+    """One rule: a Go pattern that must match up to the end of the newest log line."""
+
+    type: RuleType
+    reason: str
+    pattern: str
+    condition: str = ""
+    message_suffix: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FilelogFormat:
+    """How a filelog monitor splits a line into timestamp and message (``pluginConfig``)."""
+
+    timestamp: str
+    message: str
+    timestamp_format: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogMonitorConfig:
+    """A validated system log monitor config; durations are in seconds."""
+
+    file: str
+    plugin: LogPlugin
+    source: str
+    log_path: str
+    lookback: float
+    delay: float
+    buffer_size: int
+    metrics_reporting: bool
+    conditions: tuple[DefaultCondition, ...]
+    rules: tuple[LogRule, ...]
+    skip_list: tuple[str, ...] = ()
+    journald_identifiers: tuple[str, ...] = ()
+    filelog: FilelogFormat | None = None
+    #: Why this monitor cannot run although upstream would load the file (it logs an error and
+    #: runs without it); empty when it can run.
+    unusable: str = ""
+
+
+_RULE_TYPES = {item.value: item for item in RuleType}
+
+
+def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConfig:
+    """Validate a system log monitor config read from JSON."""
+    file = top.file
+    plugin_name = top.string("plugin")
+    try:
+        plugin = LogPlugin(plugin_name)
+    except ValueError:
+        raise top.error(
+            "plugin", f'unknown plugin "{plugin_name}" (expected "kmsg", "journald" or "filelog")'
+        ) from None
+
+    buffer_size = top.integer("bufferSize", 0)
+    if buffer_size < 0:
+        raise top.error("bufferSize", f"must not be negative, got {buffer_size}")
+    buffer_size = buffer_size or 10
+
+    lookback = top.duration("lookback", "0") if top.string("lookback") else 0.0
+    delay = top.duration("delay", "0") if top.string("delay") else 0.0
+    for key, value in (("lookback", lookback), ("delay", delay)):
+        if value < 0:
+            warn(f"{file}: {key}: negative duration; upstream accepts it, it moves the start time forward")
+
+    conditions = load_conditions(top, warn)
+    rules = _load_rules(top, conditions, warn)
+    plugin_config = _plugin_config(top, plugin, warn)
+    unusable = ""
+    identifiers: tuple[str, ...] = ()
+    filelog: FilelogFormat | None = None
+    if plugin is LogPlugin.JOURNALD:
+        identifiers = _journald_identifiers(plugin_config.get("source"), top)
+        if not identifiers:
+            unusable = "pluginConfig.source (the SYSLOG_IDENTIFIER to read) is empty"
+            warn(f"{file}: pluginConfig.source: empty; upstream fails to start this monitor, and so does npd")
+    elif plugin is LogPlugin.FILELOG:
+        filelog, unusable = _filelog_format(plugin_config, top, warn)
+
+    skip_list = tuple(top.string_list("skipList"))
+    if skip_list and plugin is not LogPlugin.FILELOG:
+        warn(f"{file}: skipList: only filelog monitors use it; ignored, as upstream does")
+
+    config = LogMonitorConfig(
+        file=file,
+        plugin=plugin,
+        source=top.string("source"),
+        log_path=top.string("logPath"),
+        lookback=lookback,
+        delay=delay,
+        buffer_size=buffer_size,
+        metrics_reporting=top.boolean("metricsReporting", True),
+        conditions=conditions,
+        rules=rules,
+        skip_list=skip_list if plugin is LogPlugin.FILELOG else (),
+        journald_identifiers=identifiers,
+        filelog=filelog,
+        unusable=unusable,
+    )
+    top.done()
+    return config
+
+
+def _load_rules(
+    top: Fields, conditions: tuple[DefaultCondition, ...], warn: Callable[[str], None]
+) -> tuple[LogRule, ...]:
+    declared = {condition.type for condition in conditions}
+    rules = []
+    for path, item in top.array("rules"):
+        fields = Fields(item, top.file, path, warn)
+        type_name = fields.string("type")
+        rule_type = _RULE_TYPES.get(type_name)
+        if rule_type is None:
+            # Upstream tests `type == "temporary"` and treats everything else as permanent.
+            warn(
+                f'{top.file}: {path}.type: "{type_name}" is neither temporary nor permanent; '
+                "treated as permanent, as upstream does"
+            )
+            rule_type = RuleType.PERMANENT
+        pattern = fields.string("pattern")
+        try:
+            compile_go(pattern)
+        except GoRegexError as exc:
+            raise fields.error("pattern", str(exc)) from None
+        rule = LogRule(
+            type=rule_type,
+            reason=fields.string("reason"),
+            pattern=pattern,
+            condition=fields.string("condition"),
+            message_suffix=fields.string("patternGeneratedMessageSuffix"),
+        )
+        fields.done()
+        if rule.type is RuleType.PERMANENT and rule.condition not in declared:
+            warn(
+                f"{top.file}: {path}.condition: {rule.condition!r} is not among the declared conditions; "
+                "the rule never fires (upstream ignores it silently)"
+            )
+        rules.append(rule)
+    return tuple(rules)
+
+
+_PLUGIN_KEYS = {
+    LogPlugin.KMSG: set(),
+    LogPlugin.JOURNALD: {"source"},
+    LogPlugin.FILELOG: {"timestamp", "message", "timestampFormat"},
+}
+
+
+def _plugin_config(top: Fields, plugin: LogPlugin, warn: Callable[[str], None]) -> dict[str, Any]:
+    """``pluginConfig``: upstream's ``map[string]string``, so keys are exact, not case-folded."""
+    value = top.raw("pluginConfig")
+    if value is None:
+        return {}
+    if not isinstance(value, JSONObject):
+        raise top.error("pluginConfig", f"expected an object, got {json_type_name(value)}")
+    out: dict[str, Any] = {}
+    for key, item in value:
+        path = f"pluginConfig.{key}"
+        if key not in _PLUGIN_KEYS[plugin]:
+            warn(f"{top.file}: {path}: not used by {plugin.value} monitors; ignored")
+        text = "" if item is None else item
+        is_identifier_list = plugin is LogPlugin.JOURNALD and key == "source" and isinstance(text, list)
+        if not isinstance(text, str) and not is_identifier_list:
+            raise ConfigError(top.file, path, f"expected a string, got {json_type_name(text)}")
+        out[key] = text
+    return out
+
+
+def _journald_identifiers(value: Any, top: Fields) -> tuple[str, ...]:
+    # npd extension: "source" may be an array of identifiers (upstream takes one string).
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, JSONObject) or not all(isinstance(item, str) for item in value):
+        raise ConfigError(top.file, "pluginConfig.source", "expected a string or an array of strings")
+    return tuple(dict.fromkeys(item for item in value if item))
+
+
+def _filelog_format(
+    values: dict[str, Any], top: Fields, warn: Callable[[str], None]
+) -> tuple[FilelogFormat | None, str]:
+    for key in ("timestamp", "message"):
+        if values.get(key):
+            try:
+                compile_go(values[key])
+            except GoRegexError as exc:
+                raise ConfigError(top.file, f"pluginConfig.{key}", str(exc)) from None
+    missing = [key for key in ("timestamp", "message", "timestampFormat") if not values.get(key)]
+    if missing:
+        names = ", ".join(f"pluginConfig.{key}" for key in missing)
+        warn(
+            f"{top.file}: {names}: missing; upstream logs an error and misparses every line, "
+            "npd does not start this monitor"
+        )
+        return None, f"{names} missing"
+    return FilelogFormat(values["timestamp"], values["message"], values["timestampFormat"]), ""

@@ -1,0 +1,1 @@
+"""Monitors turn what sources read into problems (:class:`npd.problem.Status` reports)."""
