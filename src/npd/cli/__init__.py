@@ -1,0 +1,1 @@
+"""Command-line entry points: ``node-problem-detector`` (upstream's) and ``npd`` (the operator's tool)."""

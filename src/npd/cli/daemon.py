@@ -1,0 +1,51 @@
+"""Shared by both commands: parse the daemon's flags, build it, run it, map failures to exit codes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Sequence
+
+import npd
+from npd.cli.flags import FlagError
+from npd.cli.logs import setup_logging
+from npd.config.errors import ConfigError
+from npd.daemon.build import StartupError, build_daemon
+from npd.daemon.options import build_options, daemon_flags
+from npd.daemon.run import serve
+
+log = logging.getLogger("npd")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def run_daemon_command(program: str, argv: Sequence[str], *, tool: bool) -> int:
+    """Run the daemon with a command line; returns the exit code (2 for bad flags or configs)."""
+    flags = daemon_flags(program, tool=tool)
+    try:
+        values, _, seen = flags.parse(argv)
+        if values["version"]:
+            print(f"npd v{npd.__version__}")
+            return EXIT_OK
+        options = build_options(values, tool=tool)
+    except FlagError as exc:
+        if str(exc) == "help":
+            sys.stderr.write(flags.usage())
+            return EXIT_OK
+        print(f"{program}: {exc}\nRun '{program} --help' for usage.", file=sys.stderr)
+        return EXIT_USAGE
+    setup_logging(options.verbosity)
+    for notice in flags.deprecations(seen):
+        log.warning("%s", notice)
+    try:
+        daemon = build_daemon(options, lambda message: log.warning("%s", message))
+    except ConfigError as exc:
+        print(f"{program}: {exc.line()}", file=sys.stderr)
+        return EXIT_USAGE
+    except StartupError as exc:
+        print(f"{program}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return asyncio.run(serve(daemon))

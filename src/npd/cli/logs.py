@@ -1,0 +1,23 @@
+"""Daemon logging: one line per record on stderr, verbosity from klog's ``--v``."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+
+
+class _Formatter(logging.Formatter):
+    converter = time.gmtime
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - stdlib API
+        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"
+
+
+def setup_logging(verbosity: int) -> None:
+    """Log to stderr: INFO and above, DEBUG from ``--v=4`` (klog's debug level) up."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbosity >= 4 else logging.INFO)

@@ -1,0 +1,35 @@
+"""``npd``: the operator's tool. ``npd run`` is the daemon with npd's defaults."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import npd
+from npd.cli.daemon import EXIT_OK, EXIT_USAGE, run_daemon_command
+
+_USAGE = """\
+usage: npd <command> [flags]
+
+commands:
+  run        run the detector; with no --config.* flag it uses npd's bundled monitors, and
+             without a cluster it runs standalone, printing problems on stdout
+             (npd run --help lists the flags: node-problem-detector's, plus --log-format and --state-dir)
+  version    print npd's version
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``npd`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        sys.stdout.write(_USAGE)
+        sys.exit(EXIT_OK if args else EXIT_USAGE)
+    command, rest = args[0], args[1:]
+    if command in ("version", "--version"):
+        print(f"npd v{npd.__version__}")
+        sys.exit(EXIT_OK)
+    if command == "run":
+        sys.exit(run_daemon_command("npd run", ["--enable-k8s-exporter=false", *rest], tool=True))
+    sys.stderr.write(f"npd: unknown command {command!r}\n{_USAGE}")
+    sys.exit(EXIT_USAGE)

@@ -1,0 +1,1 @@
+"""The daemon: options, assembly and lifecycle."""

@@ -1,0 +1,220 @@
+"""Assembling the daemon from its options: configs → sources → monitors → detector → exporters."""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import npd
+from npd.config.errors import ConfigError
+from npd.config.loader import MonitorKind, load_monitor_config
+from npd.config.logmonitor import LogMonitorConfig, LogPlugin
+from npd.daemon.options import Options
+from npd.daemon.selfmetrics import collect_build_info, source_collector, state_collector
+from npd.detector.detector import ProblemDetector
+from npd.exporters.base import Exporter
+from npd.exporters.conditions import ConditionTable
+from npd.exporters.http import HttpServer, conditions_page, health_page, metrics_page
+from npd.exporters.prometheus import PrometheusExporter
+from npd.exporters.stdout import StdoutExporter
+from npd.health import HealthReport
+from npd.metrics.model import Registry
+from npd.metrics.process import collect_process
+from npd.monitors.base import Monitor
+from npd.monitors.logmonitor import SystemLogMonitor
+from npd.sources.base import LogSource, Position, SourceHealth
+from npd.sources.starttime import start_time
+from npd.state import StateStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_KMSG = "/dev/kmsg"
+BUNDLED_DIR = os.path.join(os.path.dirname(npd.config.__file__), "defaults")
+BUNDLED_LOG_MONITORS = (
+    "kernel-monitor.json",
+    "readonly-monitor.json",
+    "docker-monitor.json",
+    "containerd-monitor.json",
+    "systemd-monitor.json",
+)
+
+
+class StartupError(Exception):
+    """The daemon cannot start as configured; the message says why and what to do."""
+
+
+@dataclass
+class Daemon:
+    """Everything the running daemon consists of."""
+
+    monitors: list[Monitor]
+    detector: ProblemDetector
+    state: StateStore
+    exporters: list[Exporter]
+    servers: list[HttpServer]
+    sources: dict[str, SourceHealth] = field(default_factory=dict)
+    crashed: dict[str, str] = field(default_factory=dict)
+
+    def health(self) -> list[HealthReport]:
+        """Every source's health, and any monitor that stopped on an internal error."""
+        reports = [
+            HealthReport(component=name, kind=health.kind, alive=health.alive, detail=health.detail)
+            for name, health in self.sources.items()
+        ]
+        reports += [
+            HealthReport(component=name, kind="monitor", alive=False, detail=detail)
+            for name, detail in self.crashed.items()
+        ]
+        return reports
+
+
+def bundled_configs() -> list[str]:
+    """Paths of npd's default system log monitor configs."""
+    return [os.path.join(BUNDLED_DIR, name) for name in BUNDLED_LOG_MONITORS]
+
+
+def monitor_name(path: str, options: Options) -> str:
+    """A monitor's identity in logs and in the state directory."""
+    if options.bundled_defaults:
+        return f"bundled:{os.path.basename(path)}"
+    return os.path.abspath(path)
+
+
+def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
+    """Load and validate every config, then wire the pipeline. Raises ConfigError or StartupError."""
+    if options.enable_k8s_exporter:
+        raise StartupError(
+            "the Kubernetes exporter is not available in this version of npd. To run standalone, "
+            "add --enable-k8s-exporter=false (problems are then served on /conditions and /metrics), "
+            "or use `npd run`, which prints them as well"
+        )
+    if options.stackdriver_config:
+        warn(f"--exporter.stackdriver={options.stackdriver_config}: the Stackdriver exporter is not supported; ignored")
+    log_paths = bundled_configs() if options.bundled_defaults else list(options.system_log_monitors)
+    log_configs = [_load(path, MonitorKind.SYSTEM_LOG, warn) for path in log_paths]
+    unsupported = [
+        (kind, [_load(path, kind, warn).file for path in paths])
+        for kind, paths in (
+            (MonitorKind.CUSTOM_PLUGIN, options.custom_plugin_monitors),
+            (MonitorKind.SYSTEM_STATS, options.system_stats_monitors),
+        )
+        if paths
+    ]
+    if unsupported:
+        names = "; ".join(f"--config.{kind.value}: {', '.join(files)}" for kind, files in unsupported)
+        raise StartupError(f"not supported yet by this version of npd (the configs are valid): {names}")
+    if not log_configs:
+        raise StartupError("no configuration option for any problem daemon is specified")
+
+    state = StateStore(options.state_dir or None)
+    table = ConditionTable()
+    prometheus = PrometheusExporter()
+    exporters: list[Exporter] = [table, prometheus]
+    if options.problem_output != "none":
+        exporters.append(StdoutExporter(json_lines=options.problem_output == "json"))
+    detector = ProblemDetector(exporters, state)
+    daemon = Daemon(monitors=[], detector=detector, state=state, exporters=exporters, servers=[])
+    for config in log_configs:
+        name = monitor_name(config.file, options)
+        saved = state.load(name) or {}
+        health = SourceHealth(kind=config.plugin.value, name=name)
+        daemon.sources[name] = health
+        if config.unusable:
+            health.failed(config.unusable)
+            log.error("%s: cannot start this monitor: %s", config.file, config.unusable)
+            continue
+        source = log_source(config, saved.get("position"), health, warn)
+        daemon.monitors.append(
+            SystemLogMonitor(config, source, name=name, saved_conditions=saved.get("conditions"))
+        )
+    for exporter in exporters:
+        exporter.declare([monitor.declaration for monitor in daemon.monitors])
+
+    registry = Registry()
+    registry.register(prometheus.metrics.collect)
+    registry.register(source_collector(daemon.sources))
+    registry.register(detector.collect)
+    registry.register(state_collector(state))
+    registry.register(collect_build_info)
+    registry.register(collect_process)
+    daemon.servers = _servers(options, daemon, table, registry)
+    return daemon
+
+
+def _load(path: str, kind: MonitorKind, warn: Callable[[str], None]) -> Any:
+    config = load_monitor_config(path, kind, warn)
+    return config
+
+
+def _servers(options: Options, daemon: Daemon, table: ConditionTable, registry: Registry) -> list[HttpServer]:
+    status_pages = {"/healthz": health_page(daemon.health), "/conditions": conditions_page(table)}
+    metric_pages = {"/metrics": metrics_page(registry)}
+    main = (options.address, options.port)
+    prom = (options.prometheus_address, options.prometheus_port)
+    if options.port and options.prometheus_port and main == prom:
+        return [HttpServer("npd", options.address, options.port, status_pages | metric_pages)]
+    servers = []
+    if options.port:
+        servers.append(HttpServer("npd", options.address, options.port, status_pages))
+    if options.prometheus_port:
+        servers.append(HttpServer("prometheus", options.prometheus_address, options.prometheus_port, metric_pages))
+    return servers
+
+
+def kmsg_path(config: LogMonitorConfig, warn: Callable[[str], None]) -> str:
+    """The kmsg device or test stand-in to read.
+
+    Upstream ignores ``logPath`` for kmsg; npd honours it when it names a character device,
+    FIFO or regular file (tests point it at one), and otherwise falls back to /dev/kmsg, so
+    configs that say e.g. ``/var/log/journal`` for kmsg keep working as they did upstream.
+    """
+    path = config.log_path
+    if not path or path == DEFAULT_KMSG:
+        return DEFAULT_KMSG
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        mode = 0
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
+        return path
+    warn(f"{config.file}: logPath: {path} is not a kmsg device, FIFO or file; reading {DEFAULT_KMSG} as upstream does")
+    return DEFAULT_KMSG
+
+
+def log_source(
+    config: LogMonitorConfig, position: Position | None, health: SourceHealth, warn: Callable[[str], None]
+) -> LogSource:
+    """The source a system log monitor reads, resuming at ``position`` when there is one."""
+    start = start_time(config.lookback, config.delay)
+    if config.plugin is LogPlugin.KMSG:
+        from npd.sources.kmsg import KmsgSource
+
+        return KmsgSource(log_path=kmsg_path(config, warn), start=start, position=position, health=health)
+    if config.plugin is LogPlugin.JOURNALD:
+        from npd.sources.journald import JournaldSource
+
+        return JournaldSource(
+            identifiers=config.journald_identifiers,
+            log_path=config.log_path,
+            start=start,
+            position=position,
+            health=health,
+        )
+    from npd.sources.filelog import FileLogSource
+
+    assert config.filelog is not None
+    return FileLogSource(
+        path=config.log_path,
+        fmt=config.filelog,
+        skip_list=config.skip_list,
+        start=start,
+        position=position,
+        health=health,
+    )
+
+
+__all__ = ["BUNDLED_DIR", "ConfigError", "Daemon", "StartupError", "build_daemon", "bundled_configs"]

@@ -1,0 +1,1 @@
+"""The problem detector: fans in every monitor's reports and feeds every exporter."""

@@ -1,0 +1,1 @@
+"""Exporters publish problems: Prometheus metrics, stdout, HTTP status pages (Kubernetes later)."""
