@@ -131,7 +131,9 @@ def _sets_flag(group_text: str, flag: str) -> bool:
 def _without_assertions(tokens: list[_Token]) -> str:
     # An assertion only ever rules matches out, so dropping it yields a superset. "(?:)" keeps
     # a following quantifier syntactically valid.
-    return "".join("(?:)" if token.kind == "assert" else token.text for token in tokens) + _close_quote(tokens)
+    return "".join("(?:)" if token.kind == "assert" else token.text for token in tokens) + _close_quote(
+        tokens
+    )
 
 
 def _close_quote(tokens: list[_Token]) -> str:

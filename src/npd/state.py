@@ -51,8 +51,12 @@ class StateStore:
             try:
                 os.makedirs(os.path.join(directory, "monitors"), exist_ok=True)
             except OSError as exc:
-                log.warning("state directory %s is unusable (%s): positions and conditions will not "
-                            "survive a restart", directory, exc.strerror or exc)
+                log.warning(
+                    "state directory %s is unusable (%s): positions and conditions will not "
+                    "survive a restart",
+                    directory,
+                    exc.strerror or exc,
+                )
                 self._directory = None
                 self.write_errors += 1
 

@@ -127,7 +127,9 @@ def test_fast_matcher_equals_reference(seed: int) -> None:
         rules = random_rules(rng)
         size = rng.choice([1, 2, 3, 5, 10])
         multiline_messages = rng.random() < 0.3
-        records = [LogRecord(float(n), random_message(rng, multiline_messages)) for n in range(rng.randint(1, 40))]
+        records = [
+            LogRecord(float(n), random_message(rng, multiline_messages)) for n in range(rng.randint(1, 40))
+        ]
         expected = reference(rules, size, records)
         lazy = not multiline_messages  # file lines never contain a newline
         assert fast(rules, size, records, rng, lazy) == expected, (rules, size, [r.message for r in records])

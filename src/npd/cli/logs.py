@@ -8,10 +8,10 @@ import time
 
 
 class _Formatter(logging.Formatter):
-    converter = time.gmtime
+    """UTC timestamps in RFC 3339 with milliseconds."""
 
-    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:  # noqa: N802 - stdlib API
-        return time.strftime("%Y-%m-%dT%H:%M:%S", self.converter(record.created)) + f".{int(record.msecs):03d}Z"
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z"
 
 
 def setup_logging(verbosity: int) -> None:

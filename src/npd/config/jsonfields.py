@@ -107,7 +107,7 @@ class Fields:
                     found = value
         return found
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         """The object's keys in file order, without duplicates (for JSON objects used as maps)."""
         names = list(dict.fromkeys(name for name, _ in self._pairs))
         self._used.update(names)
@@ -179,13 +179,12 @@ class Fields:
             raise ConfigError(self.file, path, f"expected an object, got {json_type_name(value)}")
         out: dict[str, str] = {}
         for name, item in value:
-            if item is None:
-                item = ""
-            if not isinstance(item, str):
+            text = "" if item is None else item
+            if not isinstance(text, str):
                 raise ConfigError(
-                    self.file, join_path(path, name), f"expected a string, got {json_type_name(item)}"
+                    self.file, join_path(path, name), f"expected a string, got {json_type_name(text)}"
                 )
-            out[name] = item
+            out[name] = text
         return out
 
     def done(self) -> None:

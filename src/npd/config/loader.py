@@ -36,3 +36,8 @@ def load_monitor_config(file: str, kind: MonitorKind, warn: Callable[[str], None
     """
     document = read_json_file(file)
     return _LOADERS[kind](Fields(document, file, "", warn), warn)
+
+
+def load_log_monitor_file(file: str, warn: Callable[[str], None]) -> LogMonitorConfig:
+    """Read and validate ``file`` as a system log monitor config."""
+    return load_log_monitor(Fields(read_json_file(file), file, "", warn), warn)

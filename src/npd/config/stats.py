@@ -81,7 +81,7 @@ def load_system_stats(top: Fields, warn: Callable[[str], None]) -> SystemStatsCo
         metrics: dict[str, str] = {}
         configs = section.obj("metricsConfigs")
         if configs is not None:
-            for metric_id in configs.keys():
+            for metric_id in configs.names():
                 item = configs.obj(metric_id)
                 display = item.string("displayName") if item is not None else ""
                 if item is not None:

@@ -7,11 +7,9 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
-import npd
-from npd.config.errors import ConfigError
-from npd.config.loader import MonitorKind, load_monitor_config
+import npd.config
+from npd.config.loader import MonitorKind, load_log_monitor_file, load_monitor_config
 from npd.config.logmonitor import LogMonitorConfig, LogPlugin
 from npd.daemon.options import Options
 from npd.daemon.selfmetrics import collect_build_info, source_collector, state_collector
@@ -27,6 +25,8 @@ from npd.metrics.process import collect_process
 from npd.monitors.base import Monitor
 from npd.monitors.logmonitor import SystemLogMonitor
 from npd.sources.base import LogSource, Position, SourceHealth
+from npd.sources.filelog import FileLogSource
+from npd.sources.kmsg import KmsgSource
 from npd.sources.starttime import start_time
 from npd.state import StateStore
 
@@ -93,11 +93,13 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
             "or use `npd run`, which prints them as well"
         )
     if options.stackdriver_config:
-        warn(f"--exporter.stackdriver={options.stackdriver_config}: the Stackdriver exporter is not supported; ignored")
+        warn(
+            f"--exporter.stackdriver={options.stackdriver_config}: the Stackdriver exporter is not supported"
+        )
     log_paths = bundled_configs() if options.bundled_defaults else list(options.system_log_monitors)
-    log_configs = [_load(path, MonitorKind.SYSTEM_LOG, warn) for path in log_paths]
+    log_configs = [load_log_monitor_file(path, warn) for path in log_paths]
     unsupported = [
-        (kind, [_load(path, kind, warn).file for path in paths])
+        (kind, [load_monitor_config(path, kind, warn).file for path in paths])
         for kind, paths in (
             (MonitorKind.CUSTOM_PLUGIN, options.custom_plugin_monitors),
             (MonitorKind.SYSTEM_STATS, options.system_stats_monitors),
@@ -145,11 +147,6 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     return daemon
 
 
-def _load(path: str, kind: MonitorKind, warn: Callable[[str], None]) -> Any:
-    config = load_monitor_config(path, kind, warn)
-    return config
-
-
 def _servers(options: Options, daemon: Daemon, table: ConditionTable, registry: Registry) -> list[HttpServer]:
     status_pages = {"/healthz": health_page(daemon.health), "/conditions": conditions_page(table)}
     metric_pages = {"/metrics": metrics_page(registry)}
@@ -161,7 +158,9 @@ def _servers(options: Options, daemon: Daemon, table: ConditionTable, registry: 
     if options.port:
         servers.append(HttpServer("npd", options.address, options.port, status_pages))
     if options.prometheus_port:
-        servers.append(HttpServer("prometheus", options.prometheus_address, options.prometheus_port, metric_pages))
+        servers.append(
+            HttpServer("prometheus", options.prometheus_address, options.prometheus_port, metric_pages)
+        )
     return servers
 
 
@@ -181,7 +180,7 @@ def kmsg_path(config: LogMonitorConfig, warn: Callable[[str], None]) -> str:
         mode = 0
     if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode) or stat.S_ISREG(mode):
         return path
-    warn(f"{config.file}: logPath: {path} is not a kmsg device, FIFO or file; reading {DEFAULT_KMSG} as upstream does")
+    warn(f"{config.file}: logPath: {path} is not a kmsg device, FIFO or file; reading {DEFAULT_KMSG}")
     return DEFAULT_KMSG
 
 
@@ -191,11 +190,10 @@ def log_source(
     """The source a system log monitor reads, resuming at ``position`` when there is one."""
     start = start_time(config.lookback, config.delay)
     if config.plugin is LogPlugin.KMSG:
-        from npd.sources.kmsg import KmsgSource
-
         return KmsgSource(log_path=kmsg_path(config, warn), start=start, position=position, health=health)
     if config.plugin is LogPlugin.JOURNALD:
-        from npd.sources.journald import JournaldSource
+        # Imported on first use: cysystemd and its bundled libsystemd cost several MiB of RSS.
+        from npd.sources.journald import JournaldSource  # noqa: PLC0415
 
         return JournaldSource(
             identifiers=config.journald_identifiers,
@@ -204,8 +202,6 @@ def log_source(
             position=position,
             health=health,
         )
-    from npd.sources.filelog import FileLogSource
-
     assert config.filelog is not None
     return FileLogSource(
         path=config.log_path,
@@ -215,6 +211,3 @@ def log_source(
         position=position,
         health=health,
     )
-
-
-__all__ = ["BUNDLED_DIR", "ConfigError", "Daemon", "StartupError", "build_daemon", "bundled_configs"]

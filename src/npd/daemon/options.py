@@ -34,34 +34,103 @@ class Options:
 
 def _upstream_flags(flags: FlagSet) -> None:
     for kind in ("system-log-monitor", "custom-plugin-monitor", "system-stats-monitor"):
-        flags.add(Flag(f"config.{kind}", Kind.STRINGS, [], f"Comma separated configurations for {kind} monitor."))
-    flags.add(Flag("system-log-monitors", Kind.STRINGS, [], "List of paths to system log monitor config files.",
-                   deprecated="replaced by --config.system-log-monitor."))
-    flags.add(Flag("custom-plugin-monitors", Kind.STRINGS, [], "List of paths to custom plugin monitor config files.",
-                   deprecated="replaced by --config.custom-plugin-monitor."))
+        flags.add(
+            Flag(f"config.{kind}", Kind.STRINGS, [], f"Comma separated configurations for {kind} monitor.")
+        )
+    flags.add(
+        Flag(
+            "system-log-monitors",
+            Kind.STRINGS,
+            [],
+            "List of paths to system log monitor config files.",
+            deprecated="replaced by --config.system-log-monitor.",
+        )
+    )
+    flags.add(
+        Flag(
+            "custom-plugin-monitors",
+            Kind.STRINGS,
+            [],
+            "List of paths to custom plugin monitor config files.",
+            deprecated="replaced by --config.custom-plugin-monitor.",
+        )
+    )
     flags.add(Flag("enable-k8s-exporter", Kind.BOOL, True, "Enables reporting to Kubernetes API server."))
     flags.add(Flag("event-namespace", Kind.STRING, "", "Namespace for recorded Kubernetes events."))
-    flags.add(Flag("apiserver-override", Kind.STRING, "", "Custom URI used to connect to Kubernetes ApiServer."))
-    flags.add(Flag("apiserver-wait-timeout", Kind.DURATION, 300.0, "The timeout on waiting for kube-apiserver."))
-    flags.add(Flag("apiserver-wait-interval", Kind.DURATION, 5.0, "The interval between kube-apiserver checks."))
-    flags.add(Flag("k8s-exporter-heartbeat-period", Kind.DURATION, 300.0,
-                   "The period at which k8s-exporter does forcibly sync with apiserver."))
-    flags.add(Flag("k8s-exporter-write-events", Kind.BOOL, True, "Whether to write Kubernetes Event objects."))
-    flags.add(Flag("k8s-exporter-update-node-conditions", Kind.BOOL, True,
-                   "Whether to update Kubernetes Node conditions."))
+    flags.add(
+        Flag("apiserver-override", Kind.STRING, "", "Custom URI used to connect to Kubernetes ApiServer.")
+    )
+    flags.add(
+        Flag("apiserver-wait-timeout", Kind.DURATION, 300.0, "The timeout on waiting for kube-apiserver.")
+    )
+    flags.add(
+        Flag("apiserver-wait-interval", Kind.DURATION, 5.0, "The interval between kube-apiserver checks.")
+    )
+    flags.add(
+        Flag(
+            "k8s-exporter-heartbeat-period",
+            Kind.DURATION,
+            300.0,
+            "The period at which k8s-exporter does forcibly sync with apiserver.",
+        )
+    )
+    flags.add(
+        Flag("k8s-exporter-write-events", Kind.BOOL, True, "Whether to write Kubernetes Event objects.")
+    )
+    flags.add(
+        Flag(
+            "k8s-exporter-update-node-conditions",
+            Kind.BOOL,
+            True,
+            "Whether to update Kubernetes Node conditions.",
+        )
+    )
     flags.add(Flag("version", Kind.BOOL, False, "Print version information and quit"))
     flags.add(Flag("hostname-override", Kind.STRING, "", "Custom node name used to override hostname"))
-    flags.add(Flag("port", Kind.INT, 20256, "The port to bind the node problem detector server. Use 0 to disable."))
-    flags.add(Flag("address", Kind.STRING, "127.0.0.1", "The address to bind the node problem detector server."))
-    flags.add(Flag("prometheus-port", Kind.INT, 20257,
-                   "The port to bind the Prometheus scrape endpoint. Use 0 to disable."))
-    flags.add(Flag("prometheus-address", Kind.STRING, "127.0.0.1", "The address to bind the Prometheus scrape endpoint."))
+    flags.add(
+        Flag("port", Kind.INT, 20256, "The port to bind the node problem detector server. Use 0 to disable.")
+    )
+    flags.add(
+        Flag("address", Kind.STRING, "127.0.0.1", "The address to bind the node problem detector server.")
+    )
+    flags.add(
+        Flag(
+            "prometheus-port",
+            Kind.INT,
+            20257,
+            "The port to bind the Prometheus scrape endpoint. Use 0 to disable.",
+        )
+    )
+    flags.add(
+        Flag(
+            "prometheus-address",
+            Kind.STRING,
+            "127.0.0.1",
+            "The address to bind the Prometheus scrape endpoint.",
+        )
+    )
     flags.add(Flag("kube-api-qps", Kind.FLOAT, 500.0, "Maximum QPS to use while talking with Kubernetes API"))
-    flags.add(Flag("kube-api-burst", Kind.INT, 500, "Maximum burst for throttle while talking with Kubernetes API"))
-    flags.add(Flag("exporter.stackdriver", Kind.STRING, "", "Configuration for the Stackdriver exporter (not supported)."))
+    flags.add(
+        Flag("kube-api-burst", Kind.INT, 500, "Maximum burst for throttle while talking with Kubernetes API")
+    )
+    flags.add(
+        Flag(
+            "exporter.stackdriver",
+            Kind.STRING,
+            "",
+            "Configuration for the Stackdriver exporter (not supported).",
+        )
+    )
     # klog's flags, which upstream registers; accepted so existing command lines keep working.
     flags.add(Flag("v", Kind.INT, 0, "number for the log level verbosity", hidden=True), shorthand="v")
-    for name in ("logtostderr", "alsologtostderr", "skip_headers", "skip_log_headers", "one_output", "add_dir_header"):
+    for name in (
+        "logtostderr",
+        "alsologtostderr",
+        "skip_headers",
+        "skip_log_headers",
+        "one_output",
+        "add_dir_header",
+    ):
         flags.add(Flag(name, Kind.BOOL, name == "logtostderr", "klog flag (accepted)", hidden=True))
     for name in ("vmodule", "log_dir", "log_file", "stderrthreshold", "log_backtrace_at"):
         flags.add(Flag(name, Kind.STRING, "", "klog flag (accepted)", hidden=True))
@@ -72,11 +141,24 @@ def daemon_flags(program: str, *, tool: bool) -> FlagSet:
     """Upstream's flags, npd's extensions, and for ``npd run`` the problem output format."""
     flags = FlagSet(program)
     _upstream_flags(flags)
-    flags.add(Flag("state-dir", Kind.STRING, DEFAULT_STATE_DIR,
-                   "Directory where source positions and conditions survive restarts (npd). Empty disables."))
+    flags.add(
+        Flag(
+            "state-dir",
+            Kind.STRING,
+            DEFAULT_STATE_DIR,
+            "Directory where source positions and conditions survive restarts (npd). Empty disables.",
+        )
+    )
     if tool:
-        flags.add(Flag("log-format", Kind.STRING, "text", "How problems are printed on stdout: text or json.",
-                       choices=("text", "json")))
+        flags.add(
+            Flag(
+                "log-format",
+                Kind.STRING,
+                "text",
+                "How problems are printed on stdout: text or json.",
+                choices=("text", "json"),
+            )
+        )
     return flags
 
 
@@ -91,7 +173,9 @@ def build_options(values: dict[str, Any], *, tool: bool) -> Options:
         if values[old]:
             if target:
                 flag = "--" + old.replace("_", "-")
-                raise FlagError(f"{flag} is deprecated in favor of {new}; they cannot be set at the same time")
+                raise FlagError(
+                    f"{flag} is deprecated in favor of {new}; they cannot be set at the same time"
+                )
             target.extend(values[old])
     stats_monitors = list(values["config_system_stats_monitor"])
     configured = bool(log_monitors or plugin_monitors or stats_monitors)

@@ -40,7 +40,9 @@ async def serve(daemon: Daemon, *, stop: asyncio.Event | None = None) -> int:
                 group.create_task(daemon.detector.run(), name="detector"),
                 group.create_task(daemon.state.run(), name="state"),
             ]
-            monitors = [group.create_task(_supervise(daemon, m), name=f"monitor-{m.name}") for m in daemon.monitors]
+            monitors = [
+                group.create_task(_supervise(daemon, m), name=f"monitor-{m.name}") for m in daemon.monitors
+            ]
             log.info("npd started: %d monitor(s)", len(monitors))
             await stop.wait()
             log.info("stopping")
@@ -51,7 +53,9 @@ async def serve(daemon: Daemon, *, stop: asyncio.Event | None = None) -> int:
                 async with asyncio.timeout(DRAIN_TIMEOUT):
                     await daemon.detector.drain()
             except TimeoutError:
-                log.warning("exporters did not finish within %.0fs; unexported reports are lost", DRAIN_TIMEOUT)
+                log.warning(
+                    "exporters did not finish within %.0fs; unexported reports are lost", DRAIN_TIMEOUT
+                )
             daemon.state.flush(force=True)
             for task in background:
                 task.cancel()

@@ -17,16 +17,22 @@ def source_collector(sources: Mapping[str, SourceHealth]) -> Collector:
         up = MetricFamily("npd_source_up", "Whether a log source is reading (1) or failing (0).", "gauge")
         read = MetricFamily("npd_source_lines_read_total", "Log lines or records a source read.", "counter")
         failures = MetricFamily(
-            "npd_source_parse_failures_total", "Lines a source could not parse (among those it parsed).", "counter"
+            "npd_source_parse_failures_total",
+            "Lines a source could not parse (among those it parsed).",
+            "counter",
         )
-        dropped = MetricFamily("npd_source_lines_dropped_total", "Lines a source dropped, by reason.", "counter")
+        dropped = MetricFamily(
+            "npd_source_lines_dropped_total", "Lines a source dropped, by reason.", "counter"
+        )
         errors = MetricFamily("npd_source_read_errors_total", "Errors a source hit while reading.", "counter")
         overruns = MetricFamily(
-            "npd_source_overruns_total", "Times the kernel ring buffer overwrote records before npd read them.",
+            "npd_source_overruns_total",
+            "Times the kernel ring buffer overwrote records before npd read them.",
             "counter",
         )
         last = MetricFamily(
-            "npd_source_last_read_timestamp_seconds", "When a source last read a line (seconds since the epoch).",
+            "npd_source_last_read_timestamp_seconds",
+            "When a source last read a line (seconds since the epoch).",
             "gauge",
         )
         for name, health in sources.items():
@@ -49,9 +55,13 @@ def state_collector(state: StateStore) -> Collector:
     """Writes to and failures of the state directory."""
 
     def collect() -> list[MetricFamily]:
-        enabled = MetricFamily("npd_state_enabled", "Whether positions and conditions survive restarts.", "gauge")
+        enabled = MetricFamily(
+            "npd_state_enabled", "Whether positions and conditions survive restarts.", "gauge"
+        )
         enabled.add(1 if state.enabled else 0)
-        writes = MetricFamily("npd_state_writes_total", "Checkpoints written to the state directory.", "counter")
+        writes = MetricFamily(
+            "npd_state_writes_total", "Checkpoints written to the state directory.", "counter"
+        )
         writes.add(state.writes)
         errors = MetricFamily("npd_state_write_errors_total", "Failed state directory writes.", "counter")
         errors.add(state.write_errors)

@@ -42,7 +42,9 @@ class _Outlet:
 class ProblemDetector:
     """Receives reports from monitors and delivers them to every exporter, in order."""
 
-    def __init__(self, exporters: Sequence[Exporter], state: StateStore, *, queue_limit: int = 100_000) -> None:
+    def __init__(
+        self, exporters: Sequence[Exporter], state: StateStore, *, queue_limit: int = 100_000
+    ) -> None:
         self._outlets = [_Outlet(exporter) for exporter in exporters]
         self._state = state
         self._queue_limit = queue_limit
@@ -58,8 +60,11 @@ class ProblemDetector:
                 outlet.queue.popleft()
                 outlet.dropped += 1
                 if outlet.dropped == 1 or outlet.dropped % 10_000 == 0:
-                    log.warning("exporter %s is falling behind: %d reports dropped so far",
-                                outlet.exporter.name, outlet.dropped)
+                    log.warning(
+                        "exporter %s is falling behind: %d reports dropped so far",
+                        outlet.exporter.name,
+                        outlet.dropped,
+                    )
             outlet.wake.set()
         if not self._outlets:
             self._state.delivered(self._seq)
@@ -113,7 +118,9 @@ class ProblemDetector:
         queued = MetricFamily("npd_exporter_queue_length", "Reports waiting for an exporter.", "gauge")
         exported = MetricFamily("npd_exporter_reports_total", "Reports an exporter has handled.", "counter")
         dropped = MetricFamily(
-            "npd_exporter_reports_dropped_total", "Reports dropped because an exporter fell too far behind.", "counter"
+            "npd_exporter_reports_dropped_total",
+            "Reports dropped because an exporter fell too far behind.",
+            "counter",
         )
         errors = MetricFamily("npd_exporter_errors_total", "Export calls that failed.", "counter")
         for outlet in self._outlets:

@@ -26,7 +26,13 @@ log = logging.getLogger(__name__)
 #: A page: returns (status code, content type, body).
 Page = Callable[[], tuple[int, str, bytes]]
 
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed", 503: "Service Unavailable"}
+_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    503: "Service Unavailable",
+}
 _MAX_HEADER_BYTES = 16 << 10
 _HEADER_TIMEOUT = 10.0
 _IDLE_TIMEOUT = 60.0
@@ -82,7 +88,12 @@ class HttpServer:
                 try:
                     async with asyncio.timeout(timeout):
                         head = await reader.readuntil(b"\r\n\r\n")
-                except (TimeoutError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                except (
+                    TimeoutError,
+                    asyncio.IncompleteReadError,
+                    asyncio.LimitOverrunError,
+                    ConnectionError,
+                ):
                     return
                 if len(head) > _MAX_HEADER_BYTES:
                     await self._respond(writer, 400, "text/plain", b"request too large\n", False, False)
@@ -115,7 +126,9 @@ class HttpServer:
             return keep_alive
         page = self._pages.get(target.split("?", 1)[0])
         if page is None:
-            await self._respond(writer, 404, "text/plain", b"404 page not found\n", keep_alive, method == "HEAD")
+            await self._respond(
+                writer, 404, "text/plain", b"404 page not found\n", keep_alive, method == "HEAD"
+            )
             return keep_alive
         try:
             status, content_type, body = page()
@@ -127,7 +140,12 @@ class HttpServer:
 
     @staticmethod
     async def _respond(
-        writer: asyncio.StreamWriter, status: int, content_type: str, body: bytes, keep_alive: bool, head_only: bool
+        writer: asyncio.StreamWriter,
+        status: int,
+        content_type: str,
+        body: bytes,
+        keep_alive: bool,
+        head_only: bool,
     ) -> None:
         header = (
             f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\n"
@@ -140,7 +158,7 @@ class HttpServer:
 
 
 def health_page(reports: Callable[[], Sequence[HealthReport]]) -> Page:
-    """``/healthz``: ``200 ok`` while every component works; ``503`` with a JSON body naming those that do not."""
+    """``/healthz``: ``200 ok`` while every component works, else ``503`` and a JSON list of the failures."""
 
     def page() -> tuple[int, str, bytes]:
         failed = [report for report in reports() if not report.alive]
@@ -159,7 +177,8 @@ def conditions_page(table: ConditionTable) -> Page:
     """``/conditions``: the current conditions in upstream's JSON shape."""
 
     def page() -> tuple[int, str, bytes]:
-        body = json.dumps([condition.to_json() for condition in table.conditions()], separators=(",", ":"))
+        conditions = [condition.to_json() for condition in table.conditions()]
+        body = json.dumps(conditions, separators=(",", ":"))
         return 200, "application/json", body.encode("utf-8")
 
     return page

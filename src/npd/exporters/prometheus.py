@@ -42,7 +42,9 @@ class ProblemMetrics:
         )
         for reason, count in self.counters.items():
             counter.add(count, reason=reason)
-        gauge = MetricFamily("problem_gauge", "Whether a specific type of problem is affecting the node or not.", "gauge")
+        gauge = MetricFamily(
+            "problem_gauge", "Whether a specific type of problem is affecting the node or not.", "gauge"
+        )
         for (problem_type, reason), value in self.gauges.items():
             gauge.add(value, type=problem_type, reason=reason)
         return [counter, gauge]

@@ -23,7 +23,9 @@ def collect_process() -> list[MetricFamily]:
     """Resident and virtual memory, CPU time, start time and open file descriptors of this process."""
     families = []
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = MetricFamily("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter")
+    cpu = MetricFamily(
+        "process_cpu_seconds_total", "Total user and system CPU time spent in seconds.", "counter"
+    )
     cpu.add(usage.ru_utime + usage.ru_stime)
     families.append(cpu)
     try:

@@ -53,7 +53,9 @@ class SystemLogMonitor(Monitor):
         self._last_seq = -1
         self.declaration = ProblemDeclaration(
             source=config.source,
-            reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules)) if config.metrics_reporting else (),
+            reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules))
+            if config.metrics_reporting
+            else (),
             gauges=tuple(
                 dict.fromkeys(
                     (rule.condition, rule.reason) for rule in config.rules if rule.type is RuleType.PERMANENT

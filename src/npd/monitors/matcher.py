@@ -62,7 +62,9 @@ class RuleMatcher:
             _ContextRule(
                 index=index,
                 regex=compile_go(info.anchored),
-                prefilter=compile_go(info.prefilter, never_capture=True) if info.prefilter is not None else None,
+                prefilter=compile_go(info.prefilter, never_capture=True)
+                if info.prefilter is not None
+                else None,
             )
             for index, info in enumerate(infos)
             if not info.last_line_exact
@@ -94,7 +96,8 @@ class RuleMatcher:
         if not hits and not extra:
             return
         found = [
-            (self._last_line_ids[hit], Match(self._rules[self._last_line_ids[hit]], (record,))) for hit in hits or ()
+            (self._last_line_ids[hit], Match(self._rules[self._last_line_ids[hit]], (record,)))
+            for hit in hits or ()
         ]
         found.extend(extra)
         found.sort(key=lambda item: item[0])

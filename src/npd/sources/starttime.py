@@ -14,7 +14,9 @@ def boot_time() -> float:
     return time.time() - time.clock_gettime(time.CLOCK_BOOTTIME)
 
 
-def start_time(lookback: float, delay: float, *, now: float | None = None, booted: float | None = None) -> float:
+def start_time(
+    lookback: float, delay: float, *, now: float | None = None, booted: float | None = None
+) -> float:
     """The oldest timestamp a source reports when it starts without a saved position."""
     now = time.time() if now is None else now
     booted = boot_time() if booted is None else booted
