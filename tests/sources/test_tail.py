@@ -393,6 +393,34 @@ def test_copytruncate_finishes_the_copy_before_the_truncated_file(tmp_path: Path
     run(main())
 
 
+def test_a_queued_file_copytruncated_before_it_is_read_is_finished_from_its_copy(tmp_path: Path) -> None:
+    """Rename rotation, then a copytruncate of the new file while the old one is still drained."""
+    path = tmp_path / "log"
+    path.write_bytes(b"".join(line_for(n) for n in range(10)))
+
+    async def main() -> None:
+        tailer = FileTailer(str(path), health(), poll_interval=0.05, rotate_grace=0.3)
+        chunks = tailer.chunks()
+        try:
+            await take_lines(chunks, 10)
+            os.rename(path, tmp_path / "log.1")
+            path.write_bytes(b"".join(line_for(n) for n in range(20, 30)))
+            with open(tmp_path / "log.1", "ab") as old:
+                old.write(line_for(10))  # the old writer is not done yet
+            await asyncio.sleep(0.1)  # past the poll interval: the next step looks at the path again
+            await take_lines(chunks, 1)  # line 10, from the old file; the new one is queued behind it
+            # Before the tailer runs again, the queued file is copytruncated and written anew.
+            shutil.copyfile(path, tmp_path / "log.2")
+            os.truncate(path, 0)
+            path.write_bytes(line_for(100))
+            lines, _ = await take_lines(chunks, 11)
+            assert lines == [line_for(n)[:-1] for n in [*range(20, 30), 100]]
+        finally:
+            await tailer.aclose()
+
+    run(main())
+
+
 def test_truncate_and_rewrite_past_the_offset_is_seen_by_the_first_bytes(tmp_path: Path) -> None:
     """The writer got past our old offset before we looked: the size check alone would miss it."""
     path = tmp_path / "log"

@@ -310,6 +310,7 @@ class FileTailer:
         # path only briefly (rotated twice in quick succession) still joins the chain.
         if self._path_event or now - self._last_refresh >= self._poll_interval:
             self._refresh_path(now)
+        self._track_waiting()
         while True:
             current = self._chain[0] if self._chain else None
             if current is not None:
@@ -333,6 +334,19 @@ class FileTailer:
                 flushed = self._let_go(current)
                 if flushed is not None:
                     return flushed
+
+    def _track_waiting(self) -> None:
+        """Remember the first bytes of files queued behind the current one.
+
+        A file can be copytruncated before we get to it (rename, then copytruncate of the new
+        file while the old one is still being drained); knowing how it started is what lets
+        :meth:`_read` notice that and :meth:`_truncated` find the copy.
+        """
+        for f in self._chain[1:]:
+            if f.offset == 0 and len(f.head) < FINGERPRINT_BYTES:
+                head = os.pread(f.fd, FINGERPRINT_BYTES, 0)
+                if head.startswith(f.head):
+                    f.head = head
 
     def _idle_at_end(self, current: _File, now: float, let_go_in: float) -> None:
         """Nothing to read now: set how long to wait, and the health while waiting."""
