@@ -183,6 +183,8 @@ class JournaldSource(LogSource):
         self.directory: str | None = None
         # Cursor of the last entry handed out: where every (re)open resumes.
         self._cursor: str | None = _saved_cursor(position)
+        # Where to resume by time when there is no usable cursor.
+        self._resume_time = start
         # While catching up after a seek by time, entries older than this are dropped (clocks are not
         # monotonic across files and boots, so the seek alone does not guarantee it).
         self._min_time: float | None = None
@@ -271,16 +273,16 @@ class JournaldSource(LogSource):
         """Position ``reader`` just after the saved cursor, or at the start time."""
         cursor = self._cursor
         if cursor is None:
-            self._seek_time(reader, self.start)
+            self._seek_time(reader, self._resume_time)
             return
         try:
             reader.seek_cursor(cursor.encode())
-            entry = reader.next()
         except (SystemError, UnicodeEncodeError, ValueError) as exc:
             log.warning("saved journal cursor %r is invalid (%s); reading from the start time", cursor, exc)
             self._cursor = None
-            self._seek_time(reader, self.start)
+            self._seek_time(reader, self._resume_time)
             return
+        entry = reader.next()  # a read error here is a failure to retry, not a bad cursor
         # seek_cursor positions *at* the entry when it still exists; next() returns it, and it was
         # already handed out.
         if entry is not None and same_entry(cursor, entry.cursor.decode()):
@@ -293,6 +295,9 @@ class JournaldSource(LogSource):
             cursor,
             time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(resume)),
         )
+        # Forget the cursor so a later reopen (before any new entry) does not warn again.
+        self._cursor = None
+        self._resume_time = resume
         self._seek_time(reader, resume)
 
     def _seek_time(self, reader: Any, when: float) -> None:
@@ -371,24 +376,29 @@ class JournaldSource(LogSource):
         """Batches from one open journal; returns when the journal should be reopened."""
         self.health.running()
         self._last_failure = None
+        checked = time.monotonic()
         while True:
             records, consumed, at_end = self._drain(session.reader)
             if consumed:
-                self.health.read(consumed)
+                self.health.read(len(records))
                 yield RecordBatch(records, {"cursor": self._cursor})
                 if not at_end:
                     # Catching up on a long journal: let other tasks run between batches even if the
                     # consumer never awaits.
                     await asyncio.sleep(0)
                     continue
-            woken = await self._wait(session)
+            await self._wait(session)
             if session.fd is None:
                 return  # polling: reopen to see new and rotated files
             # Always process, even on timeout: it is what makes libsystemd notice new, rotated and deleted
             # files. Its result does not matter; the next drain finds whatever was appended.
             session.reader.process_events()
-            if not woken and self._should_reopen(session):
-                return
+            # Also on a journal too busy to ever time out, look now and then whether to reopen.
+            now = time.monotonic()
+            if now - checked >= self.poll_interval:
+                checked = now
+                if self._should_reopen(session):
+                    return
 
     def _should_reopen(self, session: _Session) -> bool:
         """Checked at each safety-net wake-up: has what should be open changed (fallback, directory gone)?"""
