@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from npd.sources.base import LogRecord, Position, RecordBatch, SourceHealth
-from npd.sources.journald import GO_SPACE, JournaldSource, cursor_time, same_entry
+from npd.sources.base import GO_SPACE, LogRecord, Position, RecordBatch, SourceHealth
+from npd.sources.journald import JournaldSource, cursor_time, same_entry
 from tests.support.journal import JournalFileWriter, PrivateJournald
 
 TASK_HUNG = "task docker:7 blocked for more than 300 seconds."

@@ -21,6 +21,19 @@ from typing import Any
 Position = dict[str, Any]
 
 
+#: Exactly the characters Go's ``unicode.IsSpace`` accepts. Python's ``str.strip()`` would also
+#: remove U+001C..U+001F, which Go keeps.
+GO_SPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def go_trim_space(text: str) -> str:
+    """Go's ``strings.TrimSpace``, which upstream applies to kmsg and journal messages."""
+    return text.strip(GO_SPACE)
+
+
 @dataclass(frozen=True, slots=True)
 class LogRecord:
     """One log entry: when it was logged (seconds since the epoch) and its message text."""

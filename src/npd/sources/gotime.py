@@ -3,33 +3,41 @@
 Upstream's filelog monitor reads ``pluginConfig.timestampFormat`` (a Go reference-time layout such as
 ``"Jan _2 15:04:05"``) and parses the text its timestamp regex captured with
 ``time.ParseInLocation(layout, text, time.Local)``; when the layout has no year it then adds the
-current year. :class:`GoLayout` is a port of Go's ``time/format.go`` (``nextStdChunk`` and ``parse``):
-it walks the value as UTF-8 bytes, as Go does, so every length and position check gives Go's answer,
-and a rejected value raises :class:`GoParseError` carrying Go's error text.
+current year. :class:`GoLayout` follows Go's ``time/format.go`` (``nextStdChunk`` and ``parse``) on the
+value's UTF-8 bytes, as Go does, so every length and position check gives Go's answer, and a rejected
+value raises :class:`GoParseError` carrying Go's error text.
 
-Where npd deliberately differs from Go or from upstream (all documented in :class:`GoLayout`):
+Design: a layout is cut into Go's chunks once. Most layouts also compile into one stdlib regular
+expression (atomic groups, possessive quantifiers: it consumes exactly what Go consumes) whose match
+is turned into fields by a few operations; anything it does not match, and layouts it cannot express
+(day of the year, a field set twice), go through a line-by-line port of Go's ``parse``, which is the
+reference and words the errors. Results are memoised per text.
+
+Where npd deliberately differs from Go or from upstream:
 
 * a layout without a year gets the year of ``now`` in the local zone, or the year before when that
   would put the time more than a day in the future (upstream always takes the current year, so a
   ``Dec 31 23:59:59`` line read just after midnight on Jan 1 lands a year ahead);
 * ``Feb 29`` without a year gets the most recent leap year (upstream's ``AddDate`` turns it into
   Mar 1 of a common year);
-* the year of a year-less text is applied to the fields as written, then the instant is resolved as
-  Go resolves a text that carries that year (upstream shifts a named zone's wall clock by the
-  difference between that zone and the local zone's year-0 offset, a few minutes of LMT);
-* zone abbreviations (the ``MST`` element) are looked up in the local zone through the C library's
-  view of it (``time.tzname`` and ``localtime``), not Go's own table of every abbreviation the zone
-  file lists; an abbreviation the local zone never used is, as in Go, taken to mean offset 0;
-* the local zone is the C library's (``TZ``, else ``/etc/localtime``); Go falls back to UTC for a
-  ``TZ`` that is not a zone file name (a POSIX rule such as ``EST5EDT4,M3.2.0,M11.1.0``).
+* the chosen year is applied to the fields as written and the instant resolved as Go resolves a text
+  carrying that year (upstream adds years to Go's year-0 result, which for a zone abbreviation is
+  off by the few minutes between that zone and the local zone's year-0 LMT offset);
+* a layout with a year that reads year ``0000`` keeps year 0 (upstream's ``Year() == 0`` test would
+  give it the current year);
+* local times are converted with the C library (``localtime``: ``TZ``, else ``/etc/localtime``), which
+  reads the same zone file as Go; only where Go cannot load the zone (a POSIX rule such as
+  ``TZ=EST5EDT,M3.2.0,M11.1.0``, a version 4 zone file) does Go fall back to UTC and npd not.
 """
 
 from __future__ import annotations
 
+import operator
 import os
+import re
 import struct
 import time
-from typing import Final, NamedTuple
+from typing import Any, Final, NamedTuple
 
 __all__ = ["GoLayout", "GoParseError"]
 
@@ -127,7 +135,7 @@ class GoParseError(ValueError):
 
     def __init__(
         self, text: str, *, layout: str, value: str, layout_elem: str, value_elem: str, message: str
-    ):
+    ) -> None:
         super().__init__(text)
         self.layout = layout
         self.value = value
@@ -601,6 +609,298 @@ def _candidate_year(fields: _Fields, year: int, back: int) -> int:
     return year
 
 
+# The fast path: a layout compiled into one stdlib regular expression over the value's bytes, whose
+# match says Go's parse reads every element and passes its range checks, plus a few operations that
+# turn the captured groups into fields. Each element sits in an atomic group and quantifiers are
+# possessive, so the pattern consumes exactly what Go's parser consumes and never revisits a choice
+# Go would not revisit. Whenever the pattern does not match or a remaining check fails, the
+# element-by-element port (the reference, which also words the errors) decides instead.
+_OP_FRACTION: Final = 0  # optional digits after "." or ","
+_OP_FRAC0: Final = 1  # a ".000" group; arg: the power of ten it scales by
+_OP_MONTH_NAME: Final = 2
+_OP_LONG_MONTH_NAME: Final = 3
+_OP_YEAR: Final = 4
+_OP_AMPM: Final = 5
+_OP_ZONE_NAME: Final = 6
+_OP_ZONE_NUMBER: Final = 7  # arg: (minutes position, seconds position), 0 when absent
+
+# Go's parseSignedOffset: a sign and digits worth 0..23 (leading zeros allowed).
+_SIGNED_OFFSET_RX: Final = rb"[+-](?:0*+(?:1[0-9]|2[0-3]|[1-9])|0++)(?![0-9])"
+# Go's "UTC" check and parseTimeZone, alternatives in Go's order; both need three bytes at least.
+_ZONE_NAME_RX: Final = (
+    rb"(?=(?s:.){3})(?:UTC|ChST|MeST|GMT(?:"
+    + _SIGNED_OFFSET_RX
+    + rb")?|"
+    + _SIGNED_OFFSET_RX
+    + rb"|[A-Z]{4}T(?![A-Z])|[A-Z]{3}T(?![A-Z])|WITA(?![A-Z])|[A-Z]{3}(?![A-Z]))"
+)
+_FRACTION_RX: Final = rb"(?:[.,]([0-9]++))?+"
+# Numeric zones: the pattern after the sign, and where minutes and seconds sit in the match.
+_ZONE_NUMBER_FORMS: Final = {
+    _ISO8601_TZ: (rb"[0-9]{4}", (3, 0)),
+    _NUM_TZ: (rb"[0-9]{4}", (3, 0)),
+    _ISO8601_SECONDS_TZ: (rb"[0-9]{6}", (3, 5)),
+    _NUM_SECONDS_TZ: (rb"[0-9]{6}", (3, 5)),
+    _ISO8601_SHORT_TZ: (rb"[0-9]{2}", (0, 0)),
+    _NUM_SHORT_TZ: (rb"[0-9]{2}", (0, 0)),
+    _ISO8601_COLON_TZ: (rb"[0-9]{2}:[0-9]{2}", (4, 0)),
+    _NUM_COLON_TZ: (rb"[0-9]{2}:[0-9]{2}", (4, 0)),
+    _ISO8601_COLON_SECONDS_TZ: (rb"[0-9]{2}:[0-9]{2}:[0-9]{2}", (4, 7)),
+    _NUM_COLON_SECONDS_TZ: (rb"[0-9]{2}:[0-9]{2}:[0-9]{2}", (4, 7)),
+}
+# Go's getnum (two digits when there are two, else one; fixed: exactly two) with its range check
+# folded in: a single digit is only taken when no digit follows, as getnum would take two.
+_NUMBER_RX: Final = {
+    _NUM_MONTH: rb"0[1-9]|1[0-2]|[1-9](?![0-9])",
+    _ZERO_MONTH: rb"0[1-9]|1[0-2]",
+    _DAY: rb"[0-9][0-9]?+",  # any day: checked against the month at the end
+    _UNDER_DAY: rb" ?+[0-9][0-9]?+",
+    _ZERO_DAY: rb"[0-9]{2}",
+    _HOUR: rb"[01][0-9]|2[0-3]|[0-9](?![0-9])",
+    _HOUR12: rb"0[0-9]|1[0-2]|[0-9](?![0-9])",
+    _ZERO_HOUR12: rb"0[0-9]|1[0-2]",
+    _MINUTE: rb"[0-5][0-9]|[0-9](?![0-9])",
+    _ZERO_MINUTE: rb"[0-5][0-9]",
+    _SECOND: rb"[0-5][0-9]|[0-9](?![0-9])",
+    _ZERO_SECOND: rb"[0-5][0-9]",
+    _LONG_YEAR: rb"[0-9]{4}",
+}
+# Which of year, month, day, hour, minute, second (0..5) a numeric element sets.
+_NUMBER_SLOT: Final = {
+    _LONG_YEAR: 0,
+    _NUM_MONTH: 1,
+    _ZERO_MONTH: 1,
+    _DAY: 2,
+    _UNDER_DAY: 2,
+    _ZERO_DAY: 2,
+    _HOUR: 3,
+    _HOUR12: 3,
+    _ZERO_HOUR12: 3,
+    _MINUTE: 4,
+    _ZERO_MINUTE: 4,
+    _SECOND: 5,
+    _ZERO_SECOND: 5,
+}
+
+
+# The values of the one- and two-digit captures ("_2" may keep its space): a dict lookup is several
+# times cheaper than int() on bytes.
+_SMALL_NUMBERS: Final = {
+    **{b"%d" % n: n for n in range(10)},
+    **{b" %d" % n: n for n in range(10)},
+    **{b"%02d" % n: n for n in range(100)},
+    **{b" %02d" % n: n for n in range(100)},
+}
+_new_tuple = tuple.__new__
+
+
+def _names_rx(names: tuple[str, ...]) -> bytes:
+    # For bytes patterns re's case folding is ASCII-only, like Go's match().
+    return b"(?i:" + b"|".join(name.encode() for name in names) + b")"
+
+
+def _literal_rx(prefix: bytes) -> bytes:
+    """Go's skip as a pattern: a run of spaces needs a run of spaces, or the end of the value."""
+    out = []
+    i = 0
+    while i < len(prefix):
+        if prefix[i] == 0x20:
+            while i < len(prefix) and prefix[i] == 0x20:
+                i += 1
+            out.append(rb"(?: ++|\Z)")
+        else:
+            out.append(re.escape(prefix[i : i + 1]))
+            i += 1
+    return b"".join(out)
+
+
+class _FastPlan:
+    """A layout as one regular expression plus group operations; see the comment above."""
+
+    __slots__ = ("_defaults", "_match", "_numbers", "_ops", "_year")
+
+    def __init__(
+        self, pattern: bytes, groups: int, slots: list[int], ops: list[tuple[int, int, Any]]
+    ) -> None:
+        self._match = re.compile(pattern).match
+        # The year's group, or the index of a "0" appended after the groups.
+        self._year = slots[0] if slots[0] >= 0 else groups
+        # Month, day, hour, minute and second come out of one C-level pick over the groups plus the
+        # defaults appended after them: "0", and "1" for a month or day the layout lacks.
+        picks = [slot if slot >= 0 else groups + (field <= 2) for field, slot in enumerate(slots) if field]
+        self._numbers = operator.itemgetter(*picks)
+        self._defaults = (b"0", b"1")
+        self._ops = tuple(ops)
+
+    @classmethod
+    def build(cls, chunks: tuple[_Chunk, ...]) -> _FastPlan | None:
+        """The plan for a layout, or None for layouts left to the port.
+
+        The port keeps layouts with a day of the year, and those that set a field twice, where the
+        order of the elements decides which value wins.
+        """
+        parts: list[bytes] = []
+        ops: list[tuple[int, int, Any]] = []
+        slots = [-1] * 6
+        taken: set[str] = set()
+        group = 0
+
+        def capture(pattern: bytes) -> int:
+            nonlocal group
+            parts.append(b"(?>(" + pattern + b"))")
+            group += 1
+            return group - 1
+
+        def take(field: str) -> bool:
+            if field in taken:
+                return False
+            taken.add(field)
+            return True
+
+        for chunk in chunks:
+            parts.append(_literal_rx(chunk.prefix))
+            std = chunk.std
+            if std in _NUMBER_SLOT:
+                slot = _NUMBER_SLOT[std]
+                if not take(("year", "month", "day", "hour", "minute", "second")[slot]):
+                    return None
+                slots[slot] = capture(_NUMBER_RX[std])
+                if std in (_SECOND, _ZERO_SECOND) and not chunk.fraction_follows:
+                    # Go reads a fractional second after the seconds even when the layout has none.
+                    if not take("nsec"):
+                        return None
+                    parts.append(_FRACTION_RX)
+                    ops.append((_OP_FRACTION, group, None))
+                    group += 1
+            elif std in (_MONTH, _LONG_MONTH):
+                if not take("month"):
+                    return None
+                if std == _MONTH:
+                    ops.append((_OP_MONTH_NAME, capture(_names_rx(_SHORT_MONTHS)), None))
+                else:
+                    ops.append((_OP_LONG_MONTH_NAME, capture(_names_rx(_LONG_MONTHS)), None))
+            elif std == _WEEKDAY:
+                parts.append(_names_rx(_SHORT_DAYS))
+            elif std == _LONG_WEEKDAY:
+                parts.append(_names_rx(_LONG_DAYS))
+            elif std == _YEAR:
+                if not take("year"):
+                    return None
+                ops.append((_OP_YEAR, capture(rb"[+-][0-9]|[0-9]{2}"), None))  # Go's atoi takes a sign
+            elif std in (_PM, _PM_LOWER):
+                ops.append((_OP_AMPM, capture(rb"PM|AM" if std == _PM else rb"pm|am"), None))
+            elif std == _TZ:
+                if not take("name"):
+                    return None
+                ops.append((_OP_ZONE_NAME, capture(_ZONE_NAME_RX), None))
+            elif std in _ZONE_NUMBER_FORMS:
+                if not take("offset"):
+                    return None
+                body, positions = _ZONE_NUMBER_FORMS[std]
+                number = rb"[+-]" + body
+                iso = std <= _ISO8601_COLON_SECONDS_TZ
+                ops.append((_OP_ZONE_NUMBER, capture(b"Z|" + number if iso else number), positions))
+            elif std == _FRAC0:
+                if not take("nsec"):
+                    return None
+                digits = chunk.digits
+                parts.append(rb"[.,]")
+                if digits == 0:
+                    ops.append((_OP_FRAC0, -1, 0))
+                elif digits <= 9:
+                    pattern = rb"[+-][0-9]{%d}|[0-9]{%d}" % (digits - 1, digits)
+                    ops.append((_OP_FRAC0, capture(pattern), 10 ** (9 - digits)))
+                else:
+                    # Go reads nine digits and skips the rest of the width unread.
+                    ops.append((_OP_FRAC0, capture(rb"[+-][0-9]{8}|[0-9]{9}"), 1))
+                    parts.append(rb"(?s:.){%d}" % (digits - 9))
+            elif std == _FRAC9:
+                if not take("nsec"):
+                    return None
+                parts.append(_FRACTION_RX)
+                ops.append((_OP_FRACTION, group, None))
+                group += 1
+            elif std != 0:
+                return None
+        parts.append(rb"\Z")
+        return cls(b"".join(parts), group, slots, ops)
+
+    def parse(self, value: bytes) -> _Fields | None:
+        """The fields Go reads from the value, or None to let the port decide."""
+        m = self._match(value)
+        if m is None:
+            return None
+        groups = m.groups() + self._defaults
+        year = int(groups[self._year])
+        month, day, hour, minute, second = map(_SMALL_NUMBERS.__getitem__, self._numbers(groups))
+        nsec = 0
+        utc = am = pm = False
+        zone_offset = -1
+        zone_name = b""
+        for op, k, arg in self._ops:
+            if op == _OP_FRACTION:
+                digits = groups[k]
+                if digits is not None:
+                    digits = digits[:9]
+                    nsec = int(digits) * 10 ** (9 - len(digits))
+            elif op == _OP_MONTH_NAME:
+                month = _SHORT_MONTH_INDEX[groups[k].lower()] + 1
+            elif op == _OP_ZONE_NUMBER:
+                text = groups[k]
+                if text == b"Z":
+                    utc = True
+                    continue
+                minutes_at, seconds_at = arg
+                hh = int(text[1:3])
+                mm = int(text[minutes_at : minutes_at + 2]) if minutes_at else 0
+                ss = int(text[seconds_at : seconds_at + 2]) if seconds_at else 0
+                if hh > 24 or mm > 60 or ss > 60:
+                    return None
+                zone_offset = (hh * 60 + mm) * 60 + ss
+                if text[0] == 0x2D:
+                    zone_offset = -zone_offset
+            elif op == _OP_FRAC0:
+                if k < 0:
+                    nsec = 0
+                else:
+                    text = groups[k]
+                    num = int(text) if len(text) > 1 or text not in (b"+", b"-") else 0
+                    if num < 0:
+                        return None
+                    nsec = num * arg
+            elif op == _OP_LONG_MONTH_NAME:
+                month = _LONG_MONTH_INDEX[groups[k][:3].lower()][0] + 1
+            elif op == _OP_YEAR:
+                num = int(groups[k])
+                year = num + (1900 if num >= 69 else 2000)
+            elif op == _OP_AMPM:
+                if groups[k] in (b"PM", b"pm"):
+                    pm = True
+                else:
+                    am = True
+            elif groups[k] == b"UTC":  # _OP_ZONE_NAME
+                utc = True
+            else:
+                zone_name = groups[k]
+        if pm and hour < 12:
+            hour += 12
+        elif am and hour == 12:
+            hour = 0
+        if day < 1 or (day > 28 and day > _days_in(month, year)):
+            return None
+        # tuple.__new__ skips the NamedTuple's Python-level constructor.
+        if utc:
+            return _new_tuple(_Fields, (year, month, day, hour, minute, second, nsec, _UTC, 0, ""))
+        if zone_offset != -1:
+            return _new_tuple(
+                _Fields, (year, month, day, hour, minute, second, nsec, _OFFSET, zone_offset, "")
+            )
+        if zone_name:
+            name = _decode(zone_name)
+            return _new_tuple(_Fields, (year, month, day, hour, minute, second, nsec, _NAMED, 0, name))
+        return _new_tuple(_Fields, (year, month, day, hour, minute, second, nsec, _LOCAL, 0, ""))
+
+
 class GoLayout:
     """A Go time layout (``"Jan _2 15:04:05"``, ``time.RFC3339Nano``, ...) compiled for parsing.
 
@@ -619,26 +919,40 @@ class GoLayout:
 
     Local times that do not exist or exist twice (DST changes) resolve as Go's ``time.Date`` resolves
     them: the offset in force at the wall clock read as UTC, re-looked-up once at the resulting
-    instant. In ``America/New_York`` a time in the spring-forward gap moves back an hour (02:30 is
-    read as 01:30 EST) and a repeated time gets its first (daylight) reading.
+    instant. So it depends on the side of UTC: in ``America/New_York`` a time in the spring-forward
+    gap moves back an hour (02:30 is 01:30 EST) and a repeated time is the first (EDT) one; in
+    ``Europe/London`` a gap time moves forward (01:30 is 02:30 BST) and a repeated one is the second
+    (GMT).
 
-    Zone abbreviations (``MST``): ``UTC`` is UTC, anything else is looked up in the local zone
-    (preferring a zone of that name in force at that time, like Go); an abbreviation the local zone
-    does not use, ``GMT+h`` included, leaves the clock read as UTC, exactly as Go does. npd sees the
-    local zone through ``time.tzname`` and ``localtime``, so an abbreviation the zone file lists but
-    that neither names the current standard/daylight time nor was in force at that time is unknown to
-    npd (Go would know it).
+    Zone abbreviations (``MST``): ``UTC`` is UTC; any other is looked up, as Go's
+    ``Location.lookupName`` does, among the abbreviations of the zone file Go's ``time.Local`` loads
+    (``TZ``, ``:``-prefixed or absolute, else ``/etc/localtime``), preferring one in force at that
+    time. An abbreviation the local zone does not use, ``GMT+h`` included, leaves the clock read as
+    UTC, exactly as Go does (Go keeps the ``GMT+h`` offset for display only). When Go could not load a
+    zone file (see the module docs) the C library's standard and daylight names are used instead.
 
     Results are memoised per text (bounded; the memo is dropped when it outgrows ``cache_size``), so a
     log that repeats the same timestamp on many lines pays for parsing once.
     """
 
-    __slots__ = ("_cache", "_cache_size", "_chunks", "_hi", "_layout", "_lo", "_year", "has_year", "layout")
+    __slots__ = (
+        "_cache",
+        "_cache_size",
+        "_chunks",
+        "_fast",
+        "_hi",
+        "_layout",
+        "_lo",
+        "_year",
+        "has_year",
+        "layout",
+    )
 
     def __init__(self, layout: str, *, cache_size: int = _DEFAULT_CACHE_SIZE) -> None:
         self.layout = layout
         self._layout = _encode(layout)
         self._chunks = _compile(self._layout)
+        self._fast = _FastPlan.build(self._chunks)
         #: Whether the layout has a year element; without one, :meth:`parse` chooses the year.
         self.has_year = any(chunk.std in _YEAR_ELEMENTS for chunk in self._chunks)
         self._cache: dict[str, float | _YearLess | _Failure] = {}
@@ -662,17 +976,27 @@ class GoLayout:
 
         ``now`` (default: the current time) only matters for year-less layouts, see the class docs.
         """
+        # The memo hit, kept to a few bytecodes: a year-less stamp whose year is settled, or an instant.
         entry = self._cache.get(text)
-        if type(entry) is float:
+        if type(entry) is _YearLess:
+            t = _time() if now is None else now
+            if self._lo <= t < self._hi:
+                this = entry.this
+                if this <= t + _FUTURE_SLACK:
+                    return this
+        elif type(entry) is float:
             return entry
+        return self._parse_missed(text, now)
+
+    def _parse_missed(self, text: str, now: float | None) -> float:
         t = _time() if now is None else now
         if not self._lo <= t < self._hi:
             self._enter_year(t)
-            entry = self._cache.get(text)
+        entry = self._cache.get(text)
         if entry is None:
             entry = self._remember(text)
-            if type(entry) is float:
-                return entry
+        if type(entry) is float:
+            return entry
         if type(entry) is _YearLess:
             this = entry.this
             if this <= t + _FUTURE_SLACK:
@@ -750,6 +1074,14 @@ class GoLayout:
     def _fields(self, text: str) -> _Fields:
         """Go's time.parse, up to the fields and the kind of zone; raises _Rejected."""
         value = _encode(text)
+        if self._fast is not None:
+            fields = self._fast.parse(value)
+            if fields is not None:
+                return fields
+        return self._port(value)
+
+    def _port(self, value: bytes) -> _Fields:
+        """Go's time.parse element by element: the reference the fast path defers to; raises _Rejected."""
         n = len(value)
         i = 0
         year = 0

@@ -39,7 +39,7 @@ from typing import Any
 
 from cysystemd.reader import JournalOpenMode, JournalReader, Rule
 
-from npd.sources.base import LogRecord, LogSource, Position, RecordBatch, SourceHealth
+from npd.sources.base import LogRecord, LogSource, Position, RecordBatch, SourceHealth, go_trim_space
 
 log = logging.getLogger(__name__)
 
@@ -47,13 +47,6 @@ log = logging.getLogger(__name__)
 DEFAULT_JOURNAL_DIR = "/var/log/journal"
 #: Where journald keeps the journal when storage is volatile (or before it is flushed to disk).
 RUNTIME_JOURNAL_DIR = "/run/log/journal"
-
-#: Exactly the characters Go's ``unicode.IsSpace`` accepts, which ``strings.TrimSpace`` removes. Python's
-#: ``str.strip()`` would also remove U+001C..U+001F, which Go keeps.
-GO_SPACE = (
-    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
-    "\u2028\u2029\u202f\u205f\u3000"
-)
 
 #: ``sd_journal_get_timeout``'s "no deadline" value.
 _NO_DEADLINE = 2**64 - 1
@@ -336,7 +329,7 @@ class JournaldSource(LogSource):
                 # A field may repeat within an entry; sd_journal_get_data (upstream's call) gives the first.
                 message = message[0]
             # cysystemd already decoded the value as UTF-8 with errors="replace".
-            records.append(LogRecord(timestamp, message.strip(GO_SPACE)))
+            records.append(LogRecord(timestamp, go_trim_space(message)))
         if last is not None:
             self._cursor = last.cursor.decode()
         if at_end:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass
 
-from npd.sources.base import LogRecord, LogSource, Position, RecordBatch, SourceHealth
+from npd.sources.base import LogRecord, LogSource, Position, RecordBatch, SourceHealth, go_trim_space
 from npd.sources.starttime import boot_id, boot_time
 
 log = logging.getLogger(__name__)
@@ -82,7 +82,7 @@ def _split_header(raw: bytes) -> tuple[list[bytes], int] | None:
 
 def _message(raw: bytes, semi: int, end: int) -> str:
     text = raw[semi + 1 :] if end < 0 else raw[semi + 1 : end]
-    return text.decode("utf-8", "replace").strip()
+    return go_trim_space(text.decode("utf-8", "replace"))
 
 
 def _metadata(raw: bytes, end: int, extra_fields: list[bytes]) -> dict[str, str]:

@@ -1,0 +1,3 @@
+module npd.test/gotimeoracle
+
+go 1.21
