@@ -31,10 +31,11 @@ def test_docker_hung_on_kmsg_sets_kernel_deadlock_within_a_second(tmp_path: Path
     # 5-minute lookback; resume after the newest record instead, as a restarted npd would.
     state = StateStore(str(tmp_path / "state"))
     state.delivered(0)
-    state.offer("bundled:kernel-monitor.json", 0, {"position": {"boot_id": boot_id(), "seq": last_kmsg_seq()}})
+    position = {"boot_id": boot_id(), "seq": last_kmsg_seq()}
+    state.offer("bundled:kernel-monitor.json", 0, {"position": position})
 
     with start_daemon([], tool=True, state_dir=tmp_path / "state") as daemon:
-        status, body = daemon.wait_for_page("/conditions", lambda s, b: kernel_deadlock(b) is not None)
+        _, body = daemon.wait_for_page("/conditions", lambda s, b: kernel_deadlock(b) is not None)
         assert kernel_deadlock(body)["status"] == "False"  # type: ignore[index]
 
         written = time.monotonic()

@@ -12,6 +12,7 @@ read a 140 MB kern.log in about a second; see docs/performance.md.
 
 from __future__ import annotations
 
+import math
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -60,7 +61,15 @@ class LineParser:
         if found is None:
             self._health.parse_failures += 1
             return None
-        if self._start is not None and timestamp < self._start:
+        if (
+            self._start is not None
+            and timestamp < self._start
+            and not (
+                # A whole-second stamp cannot say whether a line of the start's own second came
+                # before or after it; keep it rather than lose a line written just after start.
+                timestamp.is_integer() and timestamp >= math.floor(self._start)
+            )
+        ):
             self._health.too_old += 1
             return None
         return LogRecord(timestamp, _last_submatch(found, self._message.groups))
