@@ -12,6 +12,7 @@ read a 140 MB kern.log in about a second; see docs/performance.md.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -21,6 +22,8 @@ from npd.goregex import compile_go
 from npd.sources.base import LogBatch, LogRecord, LogSource, Position, SourceHealth
 from npd.sources.gotime import GoLayout
 from npd.sources.tail import FileTailer
+
+log = logging.getLogger(__name__)
 
 
 def _last_submatch(found: Any, groups: int) -> str:
@@ -48,19 +51,10 @@ class LineParser:
         if self._skip and any(entry in line for entry in self._skip):
             self._health.skipped += 1
             return None
-        found = self._timestamp.search(line)
-        if found is None:
-            self._health.parse_failures += 1
+        parsed = self._split(line)
+        if parsed is None:
             return None
-        try:
-            timestamp = self._layout.parse(_last_submatch(found, self._timestamp.groups))
-        except ValueError:
-            self._health.parse_failures += 1
-            return None
-        found = self._message.search(line)
-        if found is None:
-            self._health.parse_failures += 1
-            return None
+        timestamp, message = parsed
         if (
             self._start is not None
             and timestamp < self._start
@@ -72,7 +66,43 @@ class LineParser:
         ):
             self._health.too_old += 1
             return None
-        return LogRecord(timestamp, _last_submatch(found, self._message.groups))
+        return LogRecord(timestamp, message)
+
+    def sample(self, raw: bytes) -> None:
+        """Parse a line nobody asked for, only so that a format that does not fit the file shows
+        up at once in the parse-failure count and the log (lazy batches parse little else)."""
+        line = raw.decode("utf-8", errors="replace")
+        if not (self._skip and any(entry in line for entry in self._skip)):
+            self._split(line)
+
+    def _split(self, line: str) -> tuple[float, str] | None:
+        """Upstream's translator: (timestamp, message), or ``None`` (counted and reported)."""
+        found = self._timestamp.search(line)
+        if found is None:
+            self._failed(line, "the timestamp regex does not match")
+            return None
+        try:
+            timestamp = self._layout.parse(_last_submatch(found, self._timestamp.groups))
+        except ValueError as exc:
+            self._failed(line, str(exc))
+            return None
+        found = self._message.search(line)
+        if found is None:
+            self._failed(line, "the message regex does not match")
+            return None
+        return timestamp, _last_submatch(found, self._message.groups)
+
+    def _failed(self, line: str, why: str) -> None:
+        self._health.parse_failures += 1
+        failures = self._health.parse_failures
+        if failures == 1 or failures % 10_000 == 0:
+            log.warning(
+                "%s: cannot parse line (%s; %d unparseable lines so far): %.200r",
+                self._health.name,
+                why,
+                failures,
+                line,
+            )
 
 
 class FileChunkBatch(LogBatch):
@@ -103,6 +133,7 @@ class FileChunkBatch(LogBatch):
         data = self._data
         search = prefilter.search
         parse = self._parser.parse
+        self._parser.sample(data[: data.find(b"\n")])
         pos = 0
         end = len(data)
         while pos < end:
