@@ -101,6 +101,11 @@ def analyze(pattern: str) -> PatternInfo:
         tail = _last_line_segment(tokens)
         if tail is not None and not _may_match_newline(tail):
             prefilter = _without_assertions(tail)
+    if prefilter is not None:
+        try:
+            compile_go(prefilter, never_capture=True)
+        except GoRegexError:
+            prefilter = None  # e.g. a tail that starts with a quantified flag group: no prefilter
     return PatternInfo(
         pattern=pattern,
         anchored=anchor_end(pattern),

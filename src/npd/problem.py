@@ -93,6 +93,10 @@ class ProblemDeclaration:
     gauges: tuple[tuple[str, str], ...]
 
 
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+_LATEST = datetime.max.replace(tzinfo=UTC)
+
+
 def condition_change_event(
     condition_type: str, status: ConditionStatus, reason: str, message: str, timestamp: datetime
 ) -> Event:
@@ -157,5 +161,12 @@ def format_go_time(moment: datetime) -> str:
 
 
 def utc_from_timestamp(seconds: float) -> datetime:
-    """An aware UTC datetime from seconds since the epoch."""
-    return datetime.fromtimestamp(seconds, UTC)
+    """An aware UTC datetime from seconds since the epoch, clamped to the years 1–9999.
+
+    Log timestamps come from outside (a corrupt kmsg record, a log line from year 99999); a
+    value datetime cannot hold must not stop a monitor.
+    """
+    try:
+        return datetime.fromtimestamp(seconds, UTC)
+    except (OverflowError, OSError, ValueError):
+        return _LATEST if seconds > 0 else _EARLIEST

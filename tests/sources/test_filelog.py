@@ -101,8 +101,7 @@ def test_source_follows_the_file_and_reports_positions(tmp_path: Path) -> None:
         async with asyncio.timeout(5):
             batch = await anext(batches)
             messages += [r.message for r in batch.records()]
-            with open(log, "a") as handle:
-                handle.write(f"{stamp(now)} n kernel: [2.0] second\n")
+            log.write_text(f"{stamp(now)} n kernel: [1.0] first\n{stamp(now)} n kernel: [2.0] second\n")
             batch = await anext(batches)
             messages += [r.message for r in batch.records()]
         await batches.aclose()  # type: ignore[attr-defined]

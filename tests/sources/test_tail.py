@@ -405,7 +405,8 @@ def test_a_queued_file_copytruncated_before_it_is_read_is_finished_from_its_copy
             await take_lines(chunks, 10)
             os.rename(path, tmp_path / "log.1")
             path.write_bytes(b"".join(line_for(n) for n in range(20, 30)))
-            (tmp_path / "log.1").write_bytes(b"".join(line_for(n) for n in range(11)))  # the writer is not done
+            # The old writer is not done yet: line 10 lands in the rotated file.
+            (tmp_path / "log.1").write_bytes(b"".join(line_for(n) for n in range(11)))
             await asyncio.sleep(0.1)  # past the poll interval: the next step looks at the path again
             await take_lines(chunks, 1)  # line 10, from the old file; the new one is queued behind it
             # Before the tailer runs again, the queued file is copytruncated and written anew.

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import npd
 from npd.cli.flags import FlagError
 from npd.cli.logs import setup_logging
-from npd.config.errors import ConfigError
+from npd.config.errors import ConfigError, one_line
 from npd.daemon.build import StartupError, build_daemon
 from npd.daemon.options import build_options, daemon_flags
 from npd.daemon.run import serve
@@ -40,12 +40,17 @@ def run_daemon_command(program: str, argv: Sequence[str], *, tool: bool) -> int:
     setup_logging(options.verbosity)
     for notice in flags.deprecations(seen):
         log.warning("%s", notice)
+    # Config warnings are printed only for configs that load: a rejected config gets its one
+    # line of error and nothing else.
+    warnings: list[str] = []
     try:
-        daemon = build_daemon(options, lambda message: log.warning("%s", message))
+        daemon = build_daemon(options, warnings.append)
     except ConfigError as exc:
         print(f"{program}: {exc.line()}", file=sys.stderr)
         return EXIT_USAGE
     except StartupError as exc:
-        print(f"{program}: {exc}", file=sys.stderr)
+        print(f"{program}: {one_line(str(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    for warning in warnings:
+        log.warning("%s", one_line(warning))
     return asyncio.run(serve(daemon))

@@ -63,11 +63,24 @@ def _parse_bool(text: str) -> bool:
     raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
 
 
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
 def _parse_int(text: str) -> int:
-    body = text.lstrip("+-")
-    if len(body) > 1 and body[0] == "0" and body[1].isdigit():
-        return int(text.replace("0", "0o", 1), 0)  # Go reads a leading 0 as octal
-    return int(text, 0)
+    """Go's ``strconv.ParseInt(text, 0, 64)``: base prefixes, a leading 0 is octal, 64-bit range."""
+    body = text[1:] if text[:1] in "+-" else text
+    if not body or not (body.isascii() and body.replace("_", "").isalnum()):
+        raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
+    try:
+        if len(body) > 1 and body[0] == "0" and body[1].isdigit():
+            value = int(text.replace("0", "0o", 1), 0)
+        else:
+            value = int(text, 0)
+    except ValueError:
+        raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
+    if value not in _INT64:
+        raise ValueError(f'strconv.ParseInt: parsing "{text}": value out of range')
+    return value
 
 
 def _convert(flag: Flag, text: str) -> Any:

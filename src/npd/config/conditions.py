@@ -6,6 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from npd.config.jsonfields import Fields
+from npd.gotime import GoLayout
+
+_RFC3339 = GoLayout("2006-01-02T15:04:05Z07:00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +29,18 @@ def load_conditions(top: Fields, warn: Callable[[str], None]) -> tuple[DefaultCo
         condition = DefaultCondition(
             type=fields.string("type"), reason=fields.string("reason"), message=fields.string("message")
         )
-        # Upstream's Condition struct also has these; their values are overwritten at start.
+        # Upstream's Condition struct also has these; their values are overwritten at start,
+        # but Go still decodes them, and a transition must be an RFC 3339 time.
         fields.string("status")
-        fields.string("transition")
+        transition = fields.string("transition")
+        if fields.has("transition"):
+            try:
+                _RFC3339.parse(transition)
+            except ValueError as exc:
+                raise fields.error("transition", f"not an RFC 3339 time: {exc}") from None
         fields.done()
         if not condition.type:
-            raise fields.error("type", "a condition needs a type")
+            warn(f"{top.file}: {path}.type: a condition without a type (upstream accepts it)")
         if condition.type in seen:
             warn(f"{top.file}: {path}.type: condition {condition.type!r} is declared twice; the first wins")
             continue

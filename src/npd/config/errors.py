@@ -17,6 +17,24 @@ class ConfigError(Exception):
         super().__init__(self.line())
 
     def line(self) -> str:
-        """The single line printed to the operator."""
+        """The single line printed to the operator (control and line-separating characters escaped)."""
         where = f"{self.file}: {self.path}" if self.path else self.file
-        return f"{where}: {self.problem}"
+        return one_line(f"{where}: {self.problem}")
+
+
+def one_line(text: str) -> str:
+    """``text`` with every character that could break or hide a line escaped (``\\n``, ``\\u2028``)."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape(char) for char in text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    if char == "\n":
+        return "\\n"
+    if char == "\t":
+        return "\\t"
+    if char == "\r":
+        return "\\r"
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"

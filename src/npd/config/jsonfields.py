@@ -9,6 +9,7 @@ files, and additionally warns about every key it ignores.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -27,13 +28,14 @@ def _reject_constant(name: str) -> Any:
 def parse_json(text: str, file: str) -> Any:
     """Parse a config document, raising :class:`ConfigError` with the line and column on bad JSON."""
     try:
-        return json.loads(text, object_pairs_hook=JSONObject, parse_constant=_reject_constant)
+        document = json.loads(text, object_pairs_hook=JSONObject, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise ConfigError(
             file, "", f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
     except ValueError as exc:
         raise ConfigError(file, "", f"invalid JSON: {exc}") from None
+    return _without_surrogates(document)
 
 
 def read_json_file(file: str) -> Any:
@@ -69,14 +71,48 @@ def join_path(parent: str, key: str | int) -> str:
     return f"{parent}.{key}" if parent else key
 
 
-class Fields:
-    """Typed, case-insensitive access to the fields of one JSON object.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
-    Call :meth:`done` after reading every field the schema knows, so that the remaining keys
-    are reported as ignored.
+
+def _without_surrogates(value: Any) -> Any:
+    """Go decodes an unpaired ``\\uD800``-style escape as U+FFFD; Python keeps a lone surrogate."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value) if _SURROGATE.search(value) else value
+    if isinstance(value, JSONObject):
+        return JSONObject((_without_surrogates(k), _without_surrogates(v)) for k, v in value)
+    if isinstance(value, list):
+        return [_without_surrogates(item) for item in value]
+    return value
+
+
+def _fold_char(char: str) -> str:
+    # The smallest character of its simple case-folding orbit, as Go's encoding/json folds names
+    # (so "K" matches the Kelvin sign and "s" matches "ſ", but "ß" does not match "ss").
+    forms = {char, char.lower(), char.upper(), char.lower().upper(), char.upper().lower()}
+    return min(form for form in forms if len(form) == 1)
+
+
+def go_fold(name: str) -> str:
+    """A key folded so that equal folds mean Go's ``bytes.EqualFold`` would match them."""
+    return name.upper() if name.isascii() else "".join(_fold_char(char) for char in name)
+
+
+_INT64 = range(-(1 << 63), 1 << 63)
+
+
+class Fields:
+    """Typed access to the fields of one JSON object, following Go's ``encoding/json``.
+
+    Keys match case-insensitively. Every occurrence of a duplicated key is decoded in turn, as
+    Go does: each must have the right type, the last one wins, ``null`` leaves a plain value as
+    it was but resets a pointer field (``nullable=True``) to its default and an array or map to
+    empty, and duplicated objects merge. Call :meth:`done` after reading every field the schema
+    knows, so that the remaining keys are reported as ignored.
     """
 
     def __init__(self, value: Any, file: str, path: str, warn: Callable[[str], None]) -> None:
+        if value is None and path:
+            value = JSONObject()  # Go decodes a null element into the zero value
         if not isinstance(value, JSONObject):
             raise ConfigError(file, path or "(top level)", f"expected an object, got {json_type_name(value)}")
         self.file = file
@@ -89,102 +125,110 @@ class Fields:
         """A :class:`ConfigError` located at field ``key`` of this object."""
         return ConfigError(self.file, join_path(self.path, key), problem)
 
-    def has(self, key: str) -> bool:
-        """Whether the object spells out ``key`` with a non-null value."""
-        return self._raw(key) is not None
-
-    def raw(self, key: str) -> Any:
-        """The decoded JSON value of field ``key`` (``None`` when absent or null)."""
-        return self._raw(key)
-
-    def _raw(self, key: str) -> Any:
-        folded = key.casefold()
-        found = None
+    def _occurrences(self, key: str) -> list[Any]:
+        folded = go_fold(key)
+        found = []
         for name, value in self._pairs:
-            if name.casefold() == folded:
+            if go_fold(name) == folded:
                 self._used.add(name)
-                if value is not None:  # null leaves the field as it was, as in Go
-                    found = value
+                found.append(value)
         return found
 
-    def names(self) -> list[str]:
-        """The object's keys in file order, without duplicates (for JSON objects used as maps)."""
-        names = list(dict.fromkeys(name for name, _ in self._pairs))
-        self._used.update(names)
-        return names
+    def _scalar(self, key: str, default: Any, nullable: bool, check: Callable[[Any], bool], kind: str) -> Any:
+        result = default
+        for value in self._occurrences(key):
+            if value is None:
+                if nullable:
+                    result = default
+                continue
+            if not check(value):
+                raise self.error(key, f"expected {kind}, got {json_type_name(value)}")
+            result = value
+        return result
 
-    def string(self, key: str, default: str = "") -> str:
-        value = self._raw(key)
-        if value is None:
-            return default
-        if not isinstance(value, str):
-            raise self.error(key, f"expected a string, got {json_type_name(value)}")
+    def has(self, key: str) -> bool:
+        """Whether the object sets ``key`` to something other than null."""
+        return any(value is not None for value in self._occurrences(key))
+
+    def raw(self, key: str) -> Any:
+        """The last non-null JSON value of field ``key`` (``None`` when absent or null)."""
+        values = [value for value in self._occurrences(key) if value is not None]
+        return values[-1] if values else None
+
+    def string(self, key: str, default: str = "", *, nullable: bool = False) -> str:
+        """A string field; ``nullable`` for Go ``*string`` fields."""
+        value: str = self._scalar(key, default, nullable, lambda v: isinstance(v, str), "a string")
         return value
 
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self._raw(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise self.error(key, f"expected true or false, got {json_type_name(value)}")
+    def boolean(self, key: str, default: bool, *, nullable: bool = False) -> bool:
+        """A boolean field; ``nullable`` for Go ``*bool`` fields."""
+        value: bool = self._scalar(key, default, nullable, lambda v: isinstance(v, bool), "true or false")
         return value
 
-    def integer(self, key: str, default: int) -> int:
-        value = self._raw(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise self.error(key, f"expected an integer, got {json_type_name(value)} {value!r}")
+    def integer(self, key: str, default: int, *, nullable: bool = False) -> int:
+        """A Go ``int`` (64-bit) field; ``nullable`` for Go ``*int`` fields."""
+
+        value: int = self._scalar(
+            key, default, nullable, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"
+        )
+        if value not in _INT64:
+            raise self.error(key, f"{value} does not fit a 64-bit integer")
         return value
 
-    def duration(self, key: str, default: str) -> float:
-        """A Go duration string, in seconds."""
-        text = self.string(key, default)
+    def duration(self, key: str, default: str, *, nullable: bool = False) -> float:
+        """A Go duration string, in seconds; an empty string is an error, as in Go."""
+        text = self.string(key, default, nullable=nullable)
         try:
             return parse_go_duration(text)
         except ValueError as exc:
             raise self.error(key, str(exc)) from None
 
     def obj(self, key: str) -> Fields | None:
-        value = self._raw(key)
-        if value is None:
+        """A nested struct; duplicated objects merge, as Go decodes each into the same struct."""
+        merged: JSONObject | None = None
+        for value in self._occurrences(key):
+            if value is None:
+                continue
+            if not isinstance(value, JSONObject):
+                raise self.error(key, f"expected an object, got {json_type_name(value)}")
+            merged = JSONObject([*(merged or ()), *value])
+        if merged is None:
             return None
-        return Fields(value, self.file, join_path(self.path, key), self._warn)
+        return Fields(merged, self.file, join_path(self.path, key), self._warn)
+
+    def mapping(self, key: str) -> list[tuple[str, Any]]:
+        """A JSON object decoded into a Go map: exact keys, the last duplicate wins, null clears it."""
+        pairs: list[tuple[str, Any]] = []
+        for value in self._occurrences(key):
+            if value is None:
+                pairs = []
+            elif not isinstance(value, JSONObject):
+                raise self.error(key, f"expected an object, got {json_type_name(value)}")
+            else:
+                pairs.extend(value)
+        return list(dict(pairs).items())
 
     def array(self, key: str) -> Iterator[tuple[str, Any]]:
-        """The elements of an array field, each with its JSON path."""
-        value = self._raw(key)
-        if value is None:
-            return iter(())
-        if not isinstance(value, list) or isinstance(value, JSONObject):
-            raise self.error(key, f"expected an array, got {json_type_name(value)}")
+        """The elements of an array field, each with its JSON path (a later array or null replaces it)."""
+        elements: list[Any] = []
+        for value in self._occurrences(key):
+            if value is None:
+                elements = []
+            elif not isinstance(value, list) or isinstance(value, JSONObject):
+                raise self.error(key, f"expected an array, got {json_type_name(value)}")
+            else:
+                elements = value
         base = join_path(self.path, key)
-        return ((join_path(base, index), item) for index, item in enumerate(value))
+        return ((join_path(base, index), item) for index, item in enumerate(elements))
 
     def string_list(self, key: str) -> list[str]:
+        """An array of strings (null elements are empty strings, Go's zero value)."""
         out = []
         for path, item in self.array(key):
-            if not isinstance(item, str):
-                raise ConfigError(self.file, path, f"expected a string, got {json_type_name(item)}")
-            out.append(item)
-        return out
-
-    def string_map(self, key: str) -> dict[str, str]:
-        """A JSON object of strings (a Go ``map[string]string``: keys are exact, not case-folded)."""
-        value = self._raw(key)
-        if value is None:
-            return {}
-        path = join_path(self.path, key)
-        if not isinstance(value, JSONObject):
-            raise ConfigError(self.file, path, f"expected an object, got {json_type_name(value)}")
-        out: dict[str, str] = {}
-        for name, item in value:
             text = "" if item is None else item
             if not isinstance(text, str):
-                raise ConfigError(
-                    self.file, join_path(path, name), f"expected a string, got {json_type_name(text)}"
-                )
-            out[name] = text
+                raise ConfigError(self.file, path, f"expected a string, got {json_type_name(text)}")
+            out.append(text)
         return out
 
     def done(self) -> None:

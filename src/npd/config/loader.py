@@ -34,8 +34,7 @@ def load_monitor_config(file: str, kind: MonitorKind, warn: Callable[[str], None
     Raises :class:`npd.config.errors.ConfigError` on anything upstream would refuse; reports
     what upstream silently ignores through ``warn``, one line each.
     """
-    document = read_json_file(file)
-    return _LOADERS[kind](Fields(document, file, "", warn), warn)
+    return _LOADERS[kind](Fields(read_json_file(file), file, "", warn), warn)
 
 
 def load_log_monitor_file(file: str, warn: Callable[[str], None]) -> LogMonitorConfig:

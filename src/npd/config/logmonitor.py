@@ -9,8 +9,8 @@ from typing import Any
 
 from npd.config.conditions import DefaultCondition, load_conditions
 from npd.config.errors import ConfigError
-from npd.config.jsonfields import Fields, JSONObject, json_type_name
-from npd.goregex import GoRegexError, compile_go
+from npd.config.jsonfields import Fields, json_type_name
+from npd.goregex import GoRegexError, anchor_end, compile_go
 from npd.problem import RuleType
 
 
@@ -65,6 +65,8 @@ class LogMonitorConfig:
 
 
 _RULE_TYPES = {item.value: item for item in RuleType}
+#: The largest buffer npd accepts: a rule spanning more lines than this is not a log rule.
+MAX_BUFFER_SIZE = 100_000
 
 
 def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConfig:
@@ -81,6 +83,9 @@ def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConf
     buffer_size = top.integer("bufferSize", 0)
     if buffer_size < 0:
         raise top.error("bufferSize", f"must not be negative, got {buffer_size}")
+    if buffer_size > MAX_BUFFER_SIZE:
+        # Upstream allocates the buffer up front and would run out of memory.
+        raise top.error("bufferSize", f"{buffer_size} lines is more than npd allows ({MAX_BUFFER_SIZE})")
     buffer_size = buffer_size or 10
 
     lookback = top.duration("lookback", "0") if top.string("lookback") else 0.0
@@ -115,7 +120,7 @@ def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConf
         lookback=lookback,
         delay=delay,
         buffer_size=buffer_size,
-        metrics_reporting=top.boolean("metricsReporting", True),
+        metrics_reporting=top.boolean("metricsReporting", True, nullable=True),
         conditions=conditions,
         rules=rules,
         skip_list=skip_list if plugin is LogPlugin.FILELOG else (),
@@ -146,6 +151,7 @@ def _load_rules(
         pattern = fields.string("pattern")
         try:
             compile_go(pattern)
+            compile_go(anchor_end(pattern))
         except GoRegexError as exc:
             raise fields.error("pattern", str(exc)) from None
         rule = LogRule(
@@ -174,18 +180,15 @@ _PLUGIN_KEYS = {
 
 def _plugin_config(top: Fields, plugin: LogPlugin, warn: Callable[[str], None]) -> dict[str, Any]:
     """``pluginConfig``: upstream's ``map[string]string``, so keys are exact, not case-folded."""
-    value = top.raw("pluginConfig")
-    if value is None:
-        return {}
-    if not isinstance(value, JSONObject):
-        raise top.error("pluginConfig", f"expected an object, got {json_type_name(value)}")
     out: dict[str, Any] = {}
-    for key, item in value:
+    for key, item in top.mapping("pluginConfig"):
         path = f"pluginConfig.{key}"
         if key not in _PLUGIN_KEYS[plugin]:
             warn(f"{top.file}: {path}: not used by {plugin.value} monitors; ignored")
         text = "" if item is None else item
-        is_identifier_list = plugin is LogPlugin.JOURNALD and key == "source" and isinstance(text, list)
+        is_identifier_list = (
+            plugin is LogPlugin.JOURNALD and key == "source" and type(text) is list  # not a JSON object
+        )
         if not isinstance(text, str) and not is_identifier_list:
             raise ConfigError(top.file, path, f"expected a string, got {json_type_name(text)}")
         out[key] = text
@@ -198,7 +201,7 @@ def _journald_identifiers(value: Any, top: Fields) -> tuple[str, ...]:
         return ()
     if isinstance(value, str):
         return (value,)
-    if isinstance(value, JSONObject) or not all(isinstance(item, str) for item in value):
+    if not all(isinstance(item, str) for item in value):
         raise ConfigError(top.file, "pluginConfig.source", "expected a string or an array of strings")
     return tuple(dict.fromkeys(item for item in value if item))
 

@@ -45,28 +45,33 @@ class PluginMonitorConfig:
 def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonitorConfig:
     """Validate a custom plugin monitor config read from JSON.
 
-    Mirrors upstream's ``Validate``: ``plugin`` must be ``custom``; intervals, timeouts, output
-    length and concurrency must be positive; a rule's timeout may not exceed the global one;
-    every permanent rule's condition must be declared. A missing plugin executable is only a
-    warning here: the config may be checked on a machine other than the node.
+    Mirrors upstream's ``Validate``: ``plugin`` must be ``custom``; invoke intervals must be
+    positive; a rule's timeout may not exceed the global one; every permanent rule's condition
+    must be declared. A missing plugin executable is only a warning here: the config may be
+    checked on a machine other than the node. Values upstream accepts but that cannot work (a
+    zero timeout, concurrency or output length) are warnings.
     """
     plugin = top.string("plugin")
     if plugin != "custom":
         raise top.error("plugin", f'unknown plugin "{plugin}" (a custom plugin monitor needs "custom")')
     global_config = top.obj("pluginConfig")
     settings = global_config or Fields(JSONObject(), top.file, "pluginConfig", warn)
-    invoke_interval = settings.duration("invoke_interval", "30s")
-    timeout = settings.duration("timeout", "5s")
-    max_output = settings.integer("max_output_length", 80)
-    concurrency = settings.integer("concurrency", 3)
-    for key, value in (("invoke_interval", invoke_interval), ("timeout", timeout)):
-        if value <= 0:
-            raise settings.error(key, "must be greater than zero")
-    for key, number in (("max_output_length", max_output), ("concurrency", concurrency)):
+    # Every pluginConfig field is a pointer upstream: null means the default.
+    invoke_interval = settings.duration("invoke_interval", "30s", nullable=True)
+    timeout = settings.duration("timeout", "5s", nullable=True)
+    max_output = settings.integer("max_output_length", 80, nullable=True)
+    concurrency = settings.integer("concurrency", 3, nullable=True)
+    if invoke_interval <= 0:
+        raise settings.error("invoke_interval", "must be greater than zero")
+    for key, number in (
+        ("timeout", timeout),
+        ("max_output_length", max_output),
+        ("concurrency", concurrency),
+    ):
         if number <= 0:
-            raise settings.error(key, "must be greater than zero")
-    message_change = settings.boolean("enable_message_change_based_condition_update", False)
-    skip_initial = settings.boolean("skip_initial_status", False)
+            warn(f"{top.file}: pluginConfig.{key}: {number} is not greater than zero; no plugin can work")
+    message_change = settings.boolean("enable_message_change_based_condition_update", False, nullable=True)
+    skip_initial = settings.boolean("skip_initial_status", False, nullable=True)
     settings.done()
 
     conditions = load_conditions(top, warn)
@@ -75,17 +80,20 @@ def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonit
     for path, item in top.array("rules"):
         fields = Fields(item, top.file, path, warn)
         type_name = fields.string("type")
-        try:
-            rule_type = RuleType(type_name)
-        except ValueError:
-            raise fields.error("type", f'"{type_name}" is neither temporary nor permanent') from None
-        rule_timeout = fields.duration("timeout", "0") if fields.string("timeout") else timeout
-        if rule_timeout <= 0:
-            raise fields.error("timeout", "must be greater than zero")
+        if type_name not in (RuleType.TEMPORARY.value, RuleType.PERMANENT.value):
+            warn(
+                f'{top.file}: {path}.type: "{type_name}" is neither temporary nor permanent; upstream '
+                "accepts it and reports it like a permanent rule without a condition"
+            )
+        rule_type = RuleType.TEMPORARY if type_name == RuleType.TEMPORARY.value else RuleType.PERMANENT
+        # Pointer fields upstream: absent or null means the global value; "" is an error.
+        rule_timeout = fields.duration("timeout", "", nullable=True) if fields.has("timeout") else timeout
         if rule_timeout > timeout:
             raise fields.error("timeout", "exceeds the global pluginConfig.timeout")
         rule_interval = (
-            fields.duration("invoke_interval", "0") if fields.string("invoke_interval") else invoke_interval
+            fields.duration("invoke_interval", "", nullable=True)
+            if fields.has("invoke_interval")
+            else invoke_interval
         )
         if rule_interval <= 0:
             raise fields.error("invoke_interval", "must be greater than zero")
@@ -101,7 +109,7 @@ def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonit
         fields.done()
         if not rule.path:
             raise fields.error("path", "a plugin rule needs the path of the program to run")
-        if rule.type is RuleType.PERMANENT and rule.condition not in declared:
+        if type_name == RuleType.PERMANENT.value and rule.condition not in declared:
             raise ConfigError(
                 top.file,
                 f"{path}.condition",
@@ -120,7 +128,7 @@ def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonit
         concurrency=concurrency,
         message_change_updates=message_change,
         skip_initial_status=skip_initial,
-        metrics_reporting=top.boolean("metricsReporting", True),
+        metrics_reporting=top.boolean("metricsReporting", True, nullable=True),
         conditions=conditions,
         rules=tuple(rules),
     )

@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from npd.config.duration import parse_go_duration
 from npd.config.jsonfields import Fields
 from npd.goregex import GoRegexError, compile_go
 
@@ -60,18 +61,28 @@ class SystemStatsConfig:
     known_modules_path: str = ""
 
 
+_LSBLK_DEFAULT = "5s"
+
+
+def _duration_or_default(fields: Fields, key: str, default: str) -> float:
+    """Upstream's stats durations are plain strings where empty means the default."""
+    return fields.duration(key, default) if fields.string(key) else parse_go_duration(default)
+
+
 def load_system_stats(top: Fields, warn: Callable[[str], None]) -> SystemStatsConfig:
     """Validate a system stats monitor config read from JSON.
 
-    As upstream: ``invokeInterval`` (default 60s) must be positive, ``lsblkTimeout`` positive
-    and at most ``invokeInterval``; unknown metric IDs are ignored (warned here).
+    As upstream: an empty duration means its default; ``invokeInterval`` (60s) must be
+    positive; ``lsblkTimeout`` (5s, compared even without a ``disk`` section) must be positive
+    and at most ``invokeInterval``; ``procPath`` must exist; unknown metric IDs are ignored
+    (warned here).
     """
-    invoke_interval = top.duration("invokeInterval", "60s")
+    invoke_interval = _duration_or_default(top, "invokeInterval", "60s")
     if invoke_interval <= 0:
         raise top.error("invokeInterval", "must be greater than zero")
     sections: dict[str, StatsSection] = {}
     include_root = include_all = False
-    lsblk_timeout = 5.0
+    lsblk_timeout = parse_go_duration(_LSBLK_DEFAULT)
     exclude = ""
     known_modules = ""
     for name, known in KNOWN_METRICS.items():
@@ -79,25 +90,19 @@ def load_system_stats(top: Fields, warn: Callable[[str], None]) -> SystemStatsCo
         if section is None:
             continue
         metrics: dict[str, str] = {}
-        configs = section.obj("metricsConfigs")
-        if configs is not None:
-            for metric_id in configs.names():
-                item = configs.obj(metric_id)
-                display = item.string("displayName") if item is not None else ""
-                if item is not None:
-                    item.done()
-                if metric_id not in known:
-                    warn(f"{top.file}: {name}.metricsConfigs.{metric_id}: unknown metric, ignored")
-                    continue
-                metrics[metric_id] = display
+        # A Go map: metric IDs are exact keys.
+        for metric_id, value in section.mapping("metricsConfigs"):
+            item = Fields(value, top.file, f"{name}.metricsConfigs.{metric_id}", warn)
+            display = item.string("displayName")
+            item.done()
+            if metric_id not in known:
+                warn(f"{top.file}: {name}.metricsConfigs.{metric_id}: unknown metric, ignored")
+                continue
+            metrics[metric_id] = display
         if name == "disk":
             include_root = section.boolean("includeRootBlk", False)
             include_all = section.boolean("includeAllAttachedBlk", False)
-            lsblk_timeout = section.duration("lsblkTimeout", "5s")
-            if lsblk_timeout <= 0:
-                raise section.error("lsblkTimeout", "must be greater than zero")
-            if lsblk_timeout > invoke_interval:
-                raise section.error("lsblkTimeout", "must not exceed invokeInterval")
+            lsblk_timeout = _duration_or_default(section, "lsblkTimeout", _LSBLK_DEFAULT)
         elif name == "net":
             exclude = section.string("excludeInterfaceRegexp")
             if exclude:
@@ -111,10 +116,17 @@ def load_system_stats(top: Fields, warn: Callable[[str], None]) -> SystemStatsCo
                 known_modules = os.path.join(os.path.dirname(os.path.abspath(top.file)), known_modules)
         section.done()
         sections[name] = StatsSection(metrics)
+    if lsblk_timeout <= 0:
+        raise top.error("disk.lsblkTimeout", "must be greater than zero")
+    if lsblk_timeout > invoke_interval:
+        raise top.error("disk.lsblkTimeout", f"the lsblk timeout ({lsblk_timeout:g}s) exceeds invokeInterval")
+    proc_path = top.string("procPath") or "/proc"
+    if not os.path.exists(proc_path):
+        raise top.error("procPath", f"{proc_path} does not exist")
     config = SystemStatsConfig(
         file=top.file,
         invoke_interval=invoke_interval,
-        proc_path=top.string("procPath", "/proc") or "/proc",
+        proc_path=proc_path,
         sections=sections,
         include_root_blk=include_root,
         include_all_attached_blk=include_all,

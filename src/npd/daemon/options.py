@@ -177,6 +177,9 @@ def build_options(values: dict[str, Any], *, tool: bool) -> Options:
                     f"{flag} is deprecated in favor of {new}; they cannot be set at the same time"
                 )
             target.extend(values[old])
+    for flag, key in (("--port", "port"), ("--prometheus-port", "prometheus_port")):
+        if not 0 <= values[key] <= 65535:
+            raise FlagError(f"{flag}={values[key]}: a port must be between 0 and 65535")
     stats_monitors = list(values["config_system_stats_monitor"])
     configured = bool(log_monitors or plugin_monitors or stats_monitors)
     return Options(

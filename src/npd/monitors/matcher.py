@@ -70,7 +70,8 @@ class RuleMatcher:
             if not info.last_line_exact
         )
         self._buffer = LogBuffer(buffer_size) if self._context else None
-        self.chunk_prefilter = _chunk_prefilter(infos) if not self._context else None
+        lazy = not self._context and all(info.prefilter is not None for info in infos)
+        self.chunk_prefilter = _chunk_prefilter(infos) if lazy and infos else None
 
     @property
     def needs_every_line(self) -> bool:
@@ -80,9 +81,9 @@ class RuleMatcher:
     def feed(self, batch: LogBatch) -> Iterator[Match]:
         """The rules that fire on the records of ``batch``, in log order, then config order."""
         if self._buffer is None:
-            if self.chunk_prefilter is None:
+            if not self._rules:
                 return
-            lazy = batch.parses_lazily
+            lazy = self.chunk_prefilter is not None and batch.parses_lazily
             records = batch.candidates(self.chunk_prefilter) if lazy else batch.records()
             for record in records:
                 yield from self._match_last_line(record, ())

@@ -19,8 +19,8 @@ from typing import Any
 
 from npd.config.logmonitor import FilelogFormat
 from npd.goregex import compile_go
+from npd.gotime import GoLayout
 from npd.sources.base import LogBatch, LogRecord, LogSource, Position, SourceHealth
-from npd.sources.gotime import GoLayout
 from npd.sources.tail import FileTailer
 
 log = logging.getLogger(__name__)

@@ -74,8 +74,9 @@ def _split_header(raw: bytes) -> tuple[list[bytes], int] | None:
     if semi < 0:
         return None
     fields = raw[:semi].split(b",")
-    # isdigit() rejects signs, spaces and underscores that int() would accept.
-    if len(fields) < 4 or not (fields[0].isdigit() and fields[1].isdigit() and fields[2].isdigit()):
+    # isdigit() rejects signs, spaces and underscores that int() would accept; the kernel's
+    # fields are 64-bit, so a longer run of digits is junk (and would overflow a float).
+    if len(fields) < 4 or not all(field.isdigit() and len(field) <= 20 for field in fields[:3]):
         return None
     return fields, semi
 

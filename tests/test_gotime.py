@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from npd.sources.gotime import GoLayout, GoParseError
+from npd.gotime import GoLayout, GoParseError
 
 NEW_YORK = "America/New_York"
 ORACLE_SOURCE = Path(__file__).parent / "gotime_oracle"
