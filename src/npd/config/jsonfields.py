@@ -150,11 +150,6 @@ class Fields:
         """Whether the object sets ``key`` to something other than null."""
         return any(value is not None for value in self._occurrences(key))
 
-    def raw(self, key: str) -> Any:
-        """The last non-null JSON value of field ``key`` (``None`` when absent or null)."""
-        values = [value for value in self._occurrences(key) if value is not None]
-        return values[-1] if values else None
-
     def string(self, key: str, default: str = "", *, nullable: bool = False) -> str:
         """A string field; ``nullable`` for Go ``*string`` fields."""
         value: str = self._scalar(key, default, nullable, lambda v: isinstance(v, str), "a string")

@@ -29,10 +29,6 @@ class LogBuffer:
         self._records[self._next % self._size] = record
         self._next += 1
 
-    def newest(self) -> LogRecord | None:
-        """The record pushed last."""
-        return self._records[(self._next - 1) % self._size] if self._next else None
-
     def text(self) -> str:
         """The buffered messages, oldest first, joined with newlines (empty strings for unfilled slots)."""
         start = self._next % self._size
