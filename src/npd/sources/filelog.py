@@ -97,7 +97,7 @@ class LineParser:
         failures = self._health.parse_failures
         if failures == 1 or failures % 10_000 == 0:
             log.warning(
-                "%s: cannot parse line (%s; %d unparseable lines so far): %.200r",
+                "%s: cannot parse line (%.200s; %d unparseable lines so far): %.200r",
                 self._health.name,
                 why,
                 failures,
