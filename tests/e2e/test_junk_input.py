@@ -94,7 +94,7 @@ def test_junk_in_every_log_leaves_the_daemon_running_and_detecting(tmp_path: Pat
         uptime_usec = int(time.clock_gettime(time.CLOCK_BOOTTIME) * 1e6)
         os.write(writer_fd, f"6,4,{uptime_usec},-;{DOCKER_HUNG}\n".encode())
 
-        _, body = daemon.wait_for_page(
+        daemon.wait_for_page(
             "/conditions",
             lambda s, b: any(c["type"] == "KernelDeadlock" and c["status"] == "True" for c in json.loads(b)),
             timeout=30,
