@@ -9,7 +9,6 @@ journal file that systemd-journal-remote appends to.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -41,19 +40,6 @@ def deadlock(daemon: RunningDaemon) -> dict[str, str]:
         timeout=5,
     )
     return next(c for c in json.loads(body) if c["type"] == "KernelDeadlock")
-
-
-@pytest.fixture
-def journald(tmp_path: Path) -> Iterator[PrivateJournald]:
-    private = PrivateJournald(tmp_path / "journald")
-    try:
-        private.start()
-    except RuntimeError as exc:
-        pytest.skip(f"cannot run a private journald: {exc}")
-    try:
-        yield private
-    finally:
-        private.stop()
 
 
 def test_systemd_cat_to_a_real_journald_sets_kernel_deadlock(

@@ -1,4 +1,4 @@
-"""Fixtures for the source tests: real journal files and a private journald."""
+"""Shared fixtures: real journal files and a private journald."""
 
 from __future__ import annotations
 
