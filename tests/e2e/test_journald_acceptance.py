@@ -43,8 +43,9 @@ def deadlock(daemon: RunningDaemon) -> dict[str, str]:
 
 
 def test_systemd_cat_to_a_real_journald_sets_kernel_deadlock(
-    tmp_path: Path, journald: PrivateJournald
+    tmp_path: Path, private_journald: PrivateJournald
 ) -> None:
+    journald = private_journald
     config = journald_kernel_monitor(tmp_path, journald.journal_dir)
     args = ["--enable-k8s-exporter=false", f"--config.system-log-monitor={config}"]
     with start_daemon(args, tool=False, state_dir=tmp_path / "state") as daemon:
