@@ -441,6 +441,22 @@ def test_out_of_range_timestamps_do_not_stop_the_monitor(timestamp: float) -> No
     assert len(reports) == 1
 
 
+def read_kmsg_file(log: Path, health: SourceHealth, *, until: str) -> list[str]:
+    """The messages a kmsg source reads from a regular file, up to the one named ``until``."""
+
+    async def read() -> list[str]:
+        seen: list[str] = []
+        source = KmsgSource(log_path=str(log), start=0, position=None, health=health)
+        async with asyncio.timeout(5):
+            async for batch in source.batches():
+                seen += [record.message for record in batch.records()]
+                if until in seen:
+                    return seen
+        return seen
+
+    return asyncio.run(read())
+
+
 def test_kmsg_junk_timestamp_loses_no_records(tmp_path: Path) -> None:
     log = tmp_path / "kmsg"
     log.write_bytes(
@@ -451,18 +467,7 @@ def test_kmsg_junk_timestamp_loses_no_records(tmp_path: Path) -> None:
         + b"6,3,3000,-;third record\n"
     )
     health = SourceHealth(kind="kmsg", name="test")
-
-    async def read() -> list[str]:
-        seen: list[str] = []
-        source = KmsgSource(log_path=str(log), start=0, position=None, health=health)
-        async with asyncio.timeout(5):
-            async for batch in source.batches():
-                seen += [record.message for record in batch.records()]
-                if "third record" in seen:
-                    return seen
-        return seen
-
-    assert asyncio.run(read()) == ["first record", "third record"]
+    assert read_kmsg_file(log, health, until="third record") == ["first record", "third record"]
     assert health.read_errors == 0
 
 
@@ -485,17 +490,7 @@ def test_kmsg_source_skips_random_junk_lines() -> None:
             content += line + b"\n" + f"6,{100 + seq},{seq * 1000},-;valid {seq}\n".encode()
         log.write_bytes(content)
         health = SourceHealth(kind="kmsg", name="test")
-
-        async def read() -> list[str]:
-            seen: list[str] = []
-            source = KmsgSource(log_path=str(log), start=0, position=None, health=health)
-            async with asyncio.timeout(5):
-                async for batch in source.batches():
-                    seen += [record.message for record in batch.records()]
-                    if f"valid {len(junk)}" in seen:
-                        return seen
-            return seen
-
-        assert asyncio.run(read()) == [f"valid {seq}" for seq in range(1, len(junk) + 1)]
+        seen = read_kmsg_file(log, health, until=f"valid {len(junk)}")
+        assert seen == [f"valid {seq}" for seq in range(1, len(junk) + 1)]
         assert health.read_errors == 0
         assert health.parse_failures > 0

@@ -32,18 +32,21 @@ class GoRegexError(ValueError):
     """A pattern Go's ``regexp`` would refuse."""
 
 
-def _options(never_capture: bool = False) -> Any:
+def re2_options(*, never_capture: bool = False, max_mem: int | None = None) -> Any:
+    """RE2 options for npd: errors are raised, never logged by RE2 itself."""
     options = re2.Options()
     options.log_errors = False
     options.never_capture = never_capture
+    if max_mem is not None:
+        options.max_mem = max_mem
     return options
 
 
-def compile_go(pattern: str, *, never_capture: bool = False) -> Any:
+def compile_go(pattern: str, *, never_capture: bool = False, max_mem: int | None = None) -> Any:
     """Compile a Go-syntax pattern with RE2; raise :class:`GoRegexError` with RE2's reason."""
     _check_go_only(pattern)
     try:
-        return re2.compile(pattern, _options(never_capture))
+        return re2.compile(pattern, re2_options(never_capture=never_capture, max_mem=max_mem))
     except re2.error as exc:
         reason = exc.args[0] if exc.args else exc
         if isinstance(reason, bytes):

@@ -26,7 +26,7 @@ from typing import Any
 import re2
 
 from npd.config.logmonitor import LogRule
-from npd.goregex import PatternInfo, analyze, compile_go
+from npd.goregex import PatternInfo, analyze, compile_go, re2_options
 from npd.monitors.logbuffer import LogBuffer
 from npd.sources.base import LogBatch, LogRecord
 
@@ -120,10 +120,7 @@ class RuleMatcher:
 def _build_set(patterns: list[tuple[int, str]]) -> tuple[Any | None, list[int]]:
     if not patterns:
         return None, []
-    options = re2.Options()
-    options.log_errors = False
-    options.never_capture = True
-    rule_set = re2.Set.SearchSet(options)
+    rule_set = re2.Set.SearchSet(re2_options(never_capture=True))
     for _, pattern in patterns:
         rule_set.Add(pattern)
     rule_set.Compile()
@@ -135,8 +132,4 @@ def _chunk_prefilter(infos: Sequence[PatternInfo]) -> Any | None:
     if not prefilters:
         return None
     combined = "|".join(f"(?:{prefilter})" for prefilter in prefilters)
-    options = re2.Options()
-    options.log_errors = False
-    options.never_capture = True
-    options.max_mem = _PREFILTER_MAX_MEM
-    return re2.compile(combined, options)
+    return compile_go(combined, never_capture=True, max_mem=_PREFILTER_MAX_MEM)
