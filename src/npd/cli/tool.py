@@ -15,6 +15,10 @@ commands:
   run        run the detector; with no --config.* flag it uses npd's bundled monitors, and
              without a cluster it runs standalone, printing problems on stdout
              (npd run --help lists the flags: node-problem-detector's, plus --log-format and --state-dir)
+  replay     run monitor configs over recorded logs (syslog, journalctl -o json/export, kmsg dumps)
+             and report what they find (npd replay --help)
+  check-config
+             validate monitor configs and run the rule tests they embed (npd check-config --help)
   version    print npd's version
 """
 
@@ -31,5 +35,13 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.exit(EXIT_OK)
     if command == "run":
         sys.exit(run_daemon_command("npd run", ["--enable-k8s-exporter=false", *rest], tool=True))
+    if command == "replay":
+        from npd.cli.replay import main as replay  # noqa: PLC0415
+
+        sys.exit(replay(rest))
+    if command == "check-config":
+        from npd.cli.checkconfig import main as check_config  # noqa: PLC0415
+
+        sys.exit(check_config(rest))
     sys.stderr.write(f"npd: unknown command {command!r}\n{_USAGE}")
     sys.exit(EXIT_USAGE)
