@@ -9,7 +9,7 @@
    one line on stderr, no traceback.
 3. Random log data (binary junk decoded with replacement, U+FFFD, NULs, 1 MB lines, lines of
    newlines, near-misses of real kernel messages) goes through upstream's 14 kernel rules with
-   :meth:`RuleMatcher.feed` and :meth:`SystemLogMonitor.apply`: no exception.
+   :meth:`RuleMatcher.feed` and :meth:`ProblemTracker.match`: no exception.
 
 The examples are derandomized so that the suite is stable for everyone; run with a larger
 ``max_examples`` and without ``derandomize`` to explore further. Inputs that once triggered bugs
@@ -26,7 +26,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,10 +37,10 @@ from hypothesis import strategies as st
 from npd.config.errors import ConfigError
 from npd.config.loader import MonitorKind, load_monitor_config
 from npd.config.logmonitor import LogMonitorConfig
-from npd.monitors.logmonitor import SystemLogMonitor
 from npd.monitors.matcher import RuleMatcher
+from npd.monitors.tracker import ProblemTracker
 from npd.problem import Status
-from npd.sources.base import LogBatch, LogRecord, LogSource, RecordBatch, SourceHealth
+from npd.sources.base import LogRecord, RecordBatch, SourceHealth
 from npd.sources.kmsg import KmsgSource
 
 KERNEL_RULES = Path("/work/shared/bench/kernel-monitor-filelog-14rules.json")
@@ -338,16 +338,6 @@ def test_a_rejected_config_prints_only_its_error(tmp_path: Path) -> None:
 # -- 3. random log data through the kernel rules ----------------------------------------------
 
 
-class NoSource(LogSource):
-    """A source with nothing to read: the tests call the monitor's matching steps directly."""
-
-    health = SourceHealth(kind="test", name="none")
-
-    async def batches(self) -> AsyncIterator[LogBatch]:
-        return
-        yield  # pragma: no cover - makes this an async generator
-
-
 def kernel_config() -> LogMonitorConfig:
     config = load_monitor_config(str(KERNEL_RULES), MonitorKind.SYSTEM_LOG, lambda _: None)
     assert isinstance(config, LogMonitorConfig)
@@ -359,16 +349,16 @@ def run_kernel_rules(messages: list[str], timestamps: list[float] | None = None)
     """Feed ``messages`` (in batches of up to 7) through the 14 kernel rules; returns the reports."""
     config = kernel_config()
     matcher = RuleMatcher(config.rules, config.buffer_size)
-    monitor = SystemLogMonitor(config, NoSource(), name="kernel", clock=lambda: 1_700_000_000.0)
+    tracker = ProblemTracker(config, None, 1_700_000_000.0)
     stamps = timestamps or [1_700_000_000.0 + n for n in range(len(messages))]
     records = [LogRecord(stamp, message) for stamp, message in zip(stamps, messages, strict=True)]
     reports = []
     for start in range(0, len(records), 7):
         for match in matcher.feed(RecordBatch(records[start : start + 7], None)):
             assert match.records
-            status = monitor.apply(match)
-            if status is not None:
-                reports.append(status)
+            events = tuple(report.event for report in tracker.match(match))
+            if events:
+                reports.append(Status(config.source, events, tracker.conditions))
     return reports
 
 

@@ -12,10 +12,11 @@ from functools import cache
 from npd.config.loader import load_log_monitor_file
 from npd.config.logmonitor import LogMonitorConfig
 from npd.daemon.build import BUNDLED_DIR, BUNDLED_LOG_MONITORS
-from npd.monitors.logmonitor import SystemLogMonitor
-from npd.monitors.matcher import RuleMatcher
-from npd.problem import ConditionStatus
+from npd.monitors.logmonitor import rule_matcher
+from npd.monitors.tracker import ProblemTracker
 from npd.sources.base import LogRecord, RecordBatch
+
+_START = 1_700_000_000.0
 
 
 @dataclass(frozen=True)
@@ -41,33 +42,19 @@ def bundled_names() -> tuple[str, ...]:
 def findings(config: str | LogMonitorConfig, lines: list[str]) -> list[Found]:
     """What a fresh monitor for ``config`` reports for ``lines`` (messages, oldest first)."""
     loaded = bundled(config) if isinstance(config, str) else config
-    monitor = SystemLogMonitor(loaded, _NoSource(), name="catalog")
-    matcher = RuleMatcher(loaded.rules, loaded.buffer_size)
+    tracker = ProblemTracker(loaded, None, _START)
+    matcher = rule_matcher(loaded)
     out: list[Found] = []
     for number, line in enumerate(lines):
-        for match in matcher.feed(RecordBatch([LogRecord(1_700_000_000.0 + number, line)], None)):
-            status = monitor.apply(match)
-            if status is None:
-                continue
-            rule = match.rule
-            if rule.condition and any(
-                c.type == rule.condition and c.status is ConditionStatus.TRUE for c in status.conditions
-            ) and rule.type.value == "permanent":
-                out.append(Found(rule.reason, rule.condition, status.events[0].message))
-            else:
-                out.append(Found(rule.reason, "", status.events[0].message))
+        for match in matcher.feed(RecordBatch([LogRecord(_START + number, line)], None)):
+            for report in tracker.match(match):
+                if report.rule is None or report.rule.clears:
+                    continue
+                condition = report.condition.type if report.condition is not None else ""
+                out.append(Found(report.rule.reason, condition, report.event.message))
     return out
 
 
 def reasons(config: str | LogMonitorConfig, lines: list[str]) -> list[str]:
     """The reasons of :func:`findings`, in order."""
     return [found.reason for found in findings(config, lines)]
-
-
-class _NoSource:
-    """The monitor is driven through :meth:`SystemLogMonitor.apply`; it never reads a source."""
-
-    health = None
-
-    def batches(self):  # type: ignore[no-untyped-def]
-        raise AssertionError("not used")

@@ -6,8 +6,9 @@ import pytest
 
 from npd.config.conditions import DefaultCondition
 from npd.config.logmonitor import LogMonitorConfig, LogPlugin, LogRule
-from npd.monitors.logmonitor import SystemLogMonitor
+from npd.monitors.logmonitor import SystemLogMonitor, rule_matcher
 from npd.monitors.matcher import RuleMatcher
+from npd.monitors.tracker import ProblemTracker
 from npd.problem import ConditionStatus, RuleType, Severity, Status
 from npd.sources.base import LogRecord, RecordBatch
 
@@ -157,20 +158,23 @@ def kernel_config(rules: list[LogRule], *, metrics: bool = True) -> LogMonitorCo
     )
 
 
-def run_lines(monitor: SystemLogMonitor, lines: list[str]) -> list[Status]:
+def run_lines(config: LogMonitorConfig, lines: list[str]) -> list[Status]:
+    """The reports of a fresh tracker for ``config`` over ``lines`` (one a second), as statuses."""
+    tracker = ProblemTracker(config, None, 999.0)
+    matcher = rule_matcher(config)
     statuses = []
     for number, line in enumerate(lines):
-        for match in monitor._matcher.feed(RecordBatch([LogRecord(1000.0 + number, line)], None)):
-            status = monitor.apply(match)
-            if status is not None:
-                statuses.append(status)
+        for match in matcher.feed(RecordBatch([LogRecord(1000.0 + number, line)], None)):
+            reports = tracker.match(match)
+            if reports:
+                events = tuple(report.event for report in reports)
+                statuses.append(Status(config.source, events, tracker.conditions))
     return statuses
 
 
 def test_temporary_rule_emits_a_warning_event_with_the_first_line_timestamp_and_suffix() -> None:
     config = kernel_config([rule(r"a\nb", "Pair", message_suffix="see runbook")])
-    monitor = SystemLogMonitor(config, source=None, name="m")  # type: ignore[arg-type]
-    [status] = run_lines(monitor, ["a", "b"])
+    [status] = run_lines(config, ["a", "b"])
     [event] = status.events
     assert event.severity is Severity.WARN
     assert event.reason == "Pair"
@@ -183,9 +187,8 @@ def test_permanent_rule_sets_condition_once_and_emits_a_change_event() -> None:
     docker = rule(
         r"task docker:\w+ blocked for more than \w+ seconds\.", "DockerHung", P, condition="KernelDeadlock"
     )
-    monitor = SystemLogMonitor(kernel_config([docker]), source=None, name="m")  # type: ignore[arg-type]
     line = "task docker:7 blocked for more than 120 seconds."
-    statuses = run_lines(monitor, [line, line])
+    statuses = run_lines(kernel_config([docker]), [line, line])
     assert len(statuses) == 1, "a repeat with the same reason changes nothing"
     [event] = statuses[0].events
     assert event.reason == "DockerHung"
@@ -207,28 +210,18 @@ def test_permanent_rule_with_a_new_reason_changes_the_condition_again() -> None:
         rule("docker hung", "DockerHung", P, condition="KernelDeadlock"),
         rule("aufs hung", "AUFSUmountHung", P, condition="KernelDeadlock"),
     ]
-    monitor = SystemLogMonitor(kernel_config(rules), source=None, name="m")  # type: ignore[arg-type]
-    statuses = run_lines(monitor, ["docker hung", "aufs hung"])
+    statuses = run_lines(kernel_config(rules), ["docker hung", "aufs hung"])
     assert [s.conditions[0].reason for s in statuses] == ["DockerHung", "AUFSUmountHung"]
     assert statuses[1].conditions[0].transition.timestamp() == 1001.0
 
 
 def test_permanent_rule_without_declared_condition_is_ignored() -> None:
-    monitor = SystemLogMonitor(
-        kernel_config([rule("boom", "Boom", P, condition="Undeclared")]),
-        source=None,
-        name="m",  # type: ignore[arg-type]
-    )
-    assert run_lines(monitor, ["boom"]) == []
+    assert run_lines(kernel_config([rule("boom", "Boom", P, condition="Undeclared")]), ["boom"]) == []
 
 
 def test_go_quoting_of_condition_change_messages() -> None:
-    monitor = SystemLogMonitor(
-        kernel_config([rule('bad "disk".*', "Disk", P, condition="KernelDeadlock")]),
-        source=None,  # type: ignore[arg-type]
-        name="m",
-    )
-    [status] = run_lines(monitor, ['bad "disk"\ttab\x01'])
+    config = kernel_config([rule('bad "disk".*', "Disk", P, condition="KernelDeadlock")])
+    [status] = run_lines(config, ['bad "disk"\ttab\x01'])
     assert status.events[0].message.endswith('message: "bad \\"disk\\"\\ttab\\x01"')
 
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from npd.config.jsonfields import Fields
+from npd.config.lifecycle import FlapDamping, load_flap_damping
 from npd.gotime import GoLayout
 
 _RFC3339 = GoLayout("2006-01-02T15:04:05Z07:00")
@@ -18,6 +19,8 @@ class DefaultCondition:
     type: str
     reason: str
     message: str
+    #: npd extension: hold the condition True while it flaps.
+    flap_damping: FlapDamping | None = None
 
 
 def load_conditions(top: Fields, warn: Callable[[str], None]) -> tuple[DefaultCondition, ...]:
@@ -27,7 +30,10 @@ def load_conditions(top: Fields, warn: Callable[[str], None]) -> tuple[DefaultCo
     for path, item in top.array("conditions"):
         fields = Fields(item, top.file, path, warn)
         condition = DefaultCondition(
-            type=fields.string("type"), reason=fields.string("reason"), message=fields.string("message")
+            type=fields.string("type"),
+            reason=fields.string("reason"),
+            message=fields.string("message"),
+            flap_damping=load_flap_damping(fields),
         )
         # Upstream's Condition struct also has these; their values are overwritten at start,
         # but Go still decodes them, and a transition must be an RFC 3339 time.

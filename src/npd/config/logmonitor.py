@@ -10,6 +10,7 @@ from typing import Any
 from npd.config.conditions import DefaultCondition, load_conditions
 from npd.config.errors import ConfigError
 from npd.config.jsonfields import Fields, json_type_name
+from npd.config.lifecycle import Resolve, load_count, load_resolve
 from npd.goregex import GoRegexError, anchor_end, compile_go
 from npd.problem import RuleType
 
@@ -22,6 +23,11 @@ class LogPlugin(enum.StrEnum):
     FILELOG = "filelog"
 
 
+#: How long a source may fail before its conditions turn Unknown: long enough to ride out a
+#: reopen after a transient error, short enough that a broken source is not reported as healthy.
+DEFAULT_UNREADABLE_AFTER = 10.0
+
+
 @dataclass(frozen=True, slots=True)
 class LogRule:
     """One rule: a Go pattern that must match up to the end of the newest log line."""
@@ -31,6 +37,15 @@ class LogRule:
     pattern: str
     condition: str = ""
     message_suffix: str = ""
+    # npd extensions (docs/lifecycle.md):
+    #: Fire on the ``count``-th match within ``window`` seconds (1: on every match).
+    count: int = 1
+    window: float = 0.0
+    #: How this permanent rule's condition clears; ``None``: it never does (upstream).
+    resolve: Resolve | None = None
+    #: A rule generated from another rule's ``resolve.pattern``: its matches clear that rule's
+    #: condition (when that rule raised it) instead of raising anything.
+    clears: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,6 +77,24 @@ class LogMonitorConfig:
     #: Why this monitor cannot run although upstream would load the file (it logs an error and
     #: runs without it); empty when it can run.
     unusable: str = ""
+    #: npd extension: seconds a source must stay unreadable before the monitor's conditions
+    #: turn Unknown; ``None`` when the monitor keeps its conditions as they were.
+    unreadable_after: float | None = DEFAULT_UNREADABLE_AFTER
+
+    @property
+    def resolvers(self) -> tuple[LogRule, ...]:
+        """The clearing rules generated from the rules' ``resolve.pattern`` (config order)."""
+        return tuple(
+            LogRule(
+                type=rule.type,
+                reason=rule.reason,
+                pattern=rule.resolve.pattern,
+                condition=rule.condition,
+                clears=True,
+            )
+            for rule in self.rules
+            if rule.resolve is not None and rule.resolve.pattern
+        )
 
 
 _RULE_TYPES = {item.value: item for item in RuleType}
@@ -108,6 +141,14 @@ def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConf
     elif plugin is LogPlugin.FILELOG:
         filelog, unusable = _filelog_format(plugin_config, top, warn)
 
+    unreadable_after: float | None = None
+    if top.boolean("reportUnreadable", True):
+        unreadable_after = DEFAULT_UNREADABLE_AFTER
+        if top.has("unreadableAfter"):
+            unreadable_after = top.duration("unreadableAfter", "0")
+            if unreadable_after < 0:
+                raise top.error("unreadableAfter", "must not be negative")
+
     skip_list = tuple(top.string_list("skipList"))
     if skip_list and plugin is not LogPlugin.FILELOG:
         warn(f"{file}: skipList: only filelog monitors use it; ignored, as upstream does")
@@ -127,6 +168,7 @@ def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConf
         journald_identifiers=identifiers,
         filelog=filelog,
         unusable=unusable,
+        unreadable_after=unreadable_after,
     )
     top.done()
     return config
@@ -154,12 +196,16 @@ def _load_rules(
             compile_go(anchor_end(pattern))
         except GoRegexError as exc:
             raise fields.error("pattern", str(exc)) from None
+        count, window = load_count(fields)
         rule = LogRule(
             type=rule_type,
             reason=fields.string("reason"),
             pattern=pattern,
             condition=fields.string("condition"),
             message_suffix=fields.string("patternGeneratedMessageSuffix"),
+            count=count,
+            window=window,
+            resolve=load_resolve(fields, rule_type),
         )
         fields.done()
         if rule.type is RuleType.PERMANENT and rule.condition not in declared:

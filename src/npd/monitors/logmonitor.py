@@ -1,36 +1,25 @@
-"""The system log monitor: log records in, problems out, with upstream's semantics.
+"""The system log monitor: a log source's records in, problems out.
 
-A temporary rule that fires becomes a Warning event. A permanent rule sets its condition True
-with the rule's reason; when that changes the condition (it was False, or True for another
-reason) the transition time and message are updated and a condition-change event is emitted.
-Upstream never sets a log condition back to False; neither does this monitor (conditions that
-clear are an opt-in extension of a later release).
+The rules are matched by :class:`~npd.monitors.matcher.RuleMatcher` and their consequences kept
+by :class:`~npd.monitors.tracker.ProblemTracker`, the same pair ``npd replay`` drives over
+recorded logs. This module adds what only a live monitor has: the source, the wall clock, and
+the source's health.
 """
 
 from __future__ import annotations
 
-import logging
+import asyncio
+import contextlib
 import time
 from collections.abc import Callable
 from typing import Any
 
-from npd.config.logmonitor import LogMonitorConfig
+from npd.config.logmonitor import LogMonitorConfig, LogRule
 from npd.monitors.base import Monitor, StatusSink
-from npd.monitors.matcher import Match, RuleMatcher
-from npd.problem import (
-    Condition,
-    ConditionStatus,
-    Event,
-    ProblemDeclaration,
-    RuleType,
-    Severity,
-    Status,
-    condition_change_event,
-    utc_from_timestamp,
-)
+from npd.monitors.matcher import RuleMatcher
+from npd.monitors.tracker import ProblemTracker, Report
+from npd.problem import Condition, ProblemDeclaration, RuleType, Status
 from npd.sources.base import LogSource
-
-log = logging.getLogger(__name__)
 
 
 class SystemLogMonitor(Monitor):
@@ -48,80 +37,64 @@ class SystemLogMonitor(Monitor):
         self.name = name
         self._config = config
         self._source = source
-        self._matcher = RuleMatcher(config.rules, config.buffer_size)
-        self._conditions = _initial_conditions(config, saved_conditions or [], clock())
+        self._clock = clock
+        self._matcher = rule_matcher(config)
+        self._tracker = ProblemTracker(config, saved_conditions, clock())
         self._last_seq = -1
-        self.declaration = ProblemDeclaration(
-            source=config.source,
-            reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules))
-            if config.metrics_reporting
-            else (),
-            gauges=tuple(
-                dict.fromkeys(
-                    (rule.condition, rule.reason) for rule in config.rules if rule.type is RuleType.PERMANENT
-                )
-            )
-            if config.metrics_reporting
-            else (),
-        )
+        self._wake = asyncio.Event()
+        self.declaration = declaration(config)
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
         """The current state of the conditions this monitor owns."""
-        return tuple(self._conditions.values())
+        return self._tracker.conditions
 
     async def run(self, sink: StatusSink) -> None:
         self._last_seq = sink.publish(self._status(()))
+        self._source.health.on_change = self._wake.set
+        try:
+            async with asyncio.TaskGroup() as tasks:
+                tasks.create_task(self._read(sink), name=f"{self.name}: read")
+                tasks.create_task(self._keep_time(sink), name=f"{self.name}: time")
+        finally:
+            self._source.health.on_change = None
+
+    async def _read(self, sink: StatusSink) -> None:
         async for batch in self._source.batches():
             for match in self._matcher.feed(batch):
-                status = self.apply(match)
-                if status is not None:
-                    self._last_seq = sink.publish(status)
+                self._publish(sink, self._tracker.match(match))
             sink.checkpoint(self.name, self._last_seq, self.snapshot(batch.position))
+            if self._tracker.next_deadline() is not None:
+                self._wake.set()  # a match may have set a new deadline
+
+    async def _keep_time(self, sink: StatusSink) -> None:
+        """Apply what time and the source's health change: clears, holds, Unknown."""
+        while True:
+            self._wake.clear()
+            self._publish(sink, self.observe(self._clock()))
+            deadline = self._tracker.next_deadline()
+            timeout = None if deadline is None else max(0.0, deadline - self._clock())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout)
+
+    def observe(self, now: float) -> list[Report]:
+        """Take in the source's health and the time ``now``; the reports that causes."""
+        health = self._source.health
+        if health.failing_since is not None:
+            reports = self._tracker.source_failing(health.failing_since, health.detail)
+        else:
+            reports = self._tracker.source_readable(now) if health.alive else []
+        return reports + self._tracker.tick(now)
+
+    def _publish(self, sink: StatusSink, reports: list[Report]) -> None:
+        if reports:
+            self._last_seq = sink.publish(self._status(tuple(report.event for report in reports)))
 
     def snapshot(self, position: dict[str, Any] | None) -> dict[str, Any]:
         """The state saved with a source position, so a restart resumes consistently."""
-        return {
-            "position": position,
-            "conditions": [
-                {
-                    "type": c.type,
-                    "status": c.status.value,
-                    "transition": c.transition.timestamp(),
-                    "reason": c.reason,
-                    "message": c.message,
-                }
-                for c in self._conditions.values()
-            ],
-        }
+        return {"position": position, "conditions": self._tracker.snapshot()}
 
-    def apply(self, match: Match) -> Status | None:
-        """Turn a rule match into a report; ``None`` when it changes nothing (a permanent
-        problem already reported with the same reason)."""
-        rule = match.rule
-        first = match.records[0]
-        message = "\n".join(record.message for record in match.records)
-        if rule.message_suffix:
-            message = f"{message}; {rule.message_suffix}"
-        timestamp = utc_from_timestamp(first.timestamp)
-        if rule.type is RuleType.TEMPORARY:
-            return self._status((Event(Severity.WARN, timestamp, rule.reason, message),))
-        current = self._conditions.get(rule.condition)
-        if current is None:
-            return None  # upstream silently ignores a permanent rule without a declared condition
-        if current.status is ConditionStatus.TRUE and current.reason == rule.reason:
-            return None
-        self._conditions[rule.condition] = Condition(
-            type=current.type,
-            status=ConditionStatus.TRUE,
-            transition=timestamp,
-            reason=rule.reason,
-            message=message,
-        )
-        event = condition_change_event(current.type, ConditionStatus.TRUE, rule.reason, message, timestamp)
-        return self._status((event,))
-
-    def _status(self, events: tuple[Event, ...]) -> Status:
+    def _status(self, events: tuple[Any, ...]) -> Status:
         return Status(
             source=self._config.source,
             events=events,
@@ -130,32 +103,18 @@ class SystemLogMonitor(Monitor):
         )
 
 
-def _initial_conditions(
-    config: LogMonitorConfig, saved: list[dict[str, Any]], now: float
-) -> dict[str, Condition]:
-    """Default conditions (False, transition now), overlaid with the saved state of the same types."""
-    conditions = {
-        default.type: Condition(
-            type=default.type,
-            status=ConditionStatus.FALSE,
-            transition=utc_from_timestamp(now),
-            reason=default.reason,
-            message=default.message,
-        )
-        for default in config.conditions
-    }
-    for item in saved:
-        try:
-            restored = Condition(
-                type=str(item["type"]),
-                status=ConditionStatus(item["status"]),
-                transition=utc_from_timestamp(float(item["transition"])),
-                reason=str(item["reason"]),
-                message=str(item["message"]),
-            )
-        except (KeyError, TypeError, ValueError):
-            log.warning("%s: ignoring an unreadable saved condition: %r", config.file, item)
-            continue
-        if restored.type in conditions:
-            conditions[restored.type] = restored
-    return conditions
+def rule_matcher(config: LogMonitorConfig) -> RuleMatcher:
+    """The matcher for a config's rules and the resolving rules derived from them."""
+    return RuleMatcher(config.rules + config.resolvers, config.buffer_size)
+
+
+def declaration(config: LogMonitorConfig) -> ProblemDeclaration:
+    """The problems a config can report, for exporters to publish as zeros up front."""
+    if not config.metrics_reporting:
+        return ProblemDeclaration(source=config.source, reasons=(), gauges=())
+    permanent: list[LogRule] = [rule for rule in config.rules if rule.type is RuleType.PERMANENT]
+    return ProblemDeclaration(
+        source=config.source,
+        reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules)),
+        gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
+    )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,7 +91,9 @@ class SourceHealth:
     """A source's own account of how it is doing, read by ``/healthz`` and ``/metrics``.
 
     Counters only grow. ``alive`` is false while the source cannot read (its log is missing,
-    unreadable, or reading failed and is being retried); ``detail`` then says why.
+    unreadable, or reading failed and is being retried); ``detail`` then says why, and
+    ``failing_since`` says since when (it stays ``None`` while the source is only starting).
+    ``on_change``, when set, is called whenever that state changes.
     """
 
     kind: str
@@ -105,18 +107,34 @@ class SourceHealth:
     read_errors: int = 0
     overruns: int = 0
     last_read: float | None = None
+    failing_since: float | None = None
     extra: dict[str, int] = field(default_factory=dict)
+    on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     def running(self) -> None:
         """Mark the source as reading normally."""
-        self.alive = True
-        self.detail = "reading"
+        self._set(True, "reading")
 
     def failed(self, detail: str) -> None:
-        """Mark the source as unable to read, saying why."""
-        self.alive = False
-        self.detail = detail
+        """Mark the source as unable to read, saying why (a read error, counted)."""
         self.read_errors += 1
+        self.waiting(detail)
+
+    def waiting(self, detail: str) -> None:
+        """Mark the source as unable to read for a reason that is not an error (its file is absent)."""
+        self._set(False, detail)
+
+    def _set(self, alive: bool, detail: str) -> None:
+        if alive == self.alive and detail == self.detail:
+            return
+        self.alive = alive
+        self.detail = detail
+        if alive:
+            self.failing_since = None
+        elif self.failing_since is None:
+            self.failing_since = time.time()
+        if self.on_change is not None:
+            self.on_change()
 
     def read(self, lines: int) -> None:
         """Account for ``lines`` entries read just now."""

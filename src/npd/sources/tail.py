@@ -705,8 +705,7 @@ class FileTailer:
         detail = f"{self.path} does not exist; waiting for it to be created"
         if self.health.alive or self.health.detail != detail:
             log.info("%s", detail)
-            self.health.alive = False
-            self.health.detail = detail
+            self.health.waiting(detail)
 
     # -- wake-ups ------------------------------------------------------------------------------
 
