@@ -141,13 +141,13 @@ def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConf
     elif plugin is LogPlugin.FILELOG:
         filelog, unusable = _filelog_format(plugin_config, top, warn)
 
-    unreadable_after: float | None = None
-    if top.boolean("reportUnreadable", True):
-        unreadable_after = DEFAULT_UNREADABLE_AFTER
-        if top.has("unreadableAfter"):
-            unreadable_after = top.duration("unreadableAfter", "0")
-            if unreadable_after < 0:
-                raise top.error("unreadableAfter", "must not be negative")
+    unreadable_after: float | None = DEFAULT_UNREADABLE_AFTER
+    if top.has("unreadableAfter"):
+        unreadable_after = top.duration("unreadableAfter", "0")
+        if unreadable_after < 0:
+            raise top.error("unreadableAfter", "must not be negative")
+    if not top.boolean("reportUnreadable", True):
+        unreadable_after = None
 
     skip_list = tuple(top.string_list("skipList"))
     if skip_list and plugin is not LogPlugin.FILELOG:
