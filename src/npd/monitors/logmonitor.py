@@ -42,6 +42,9 @@ class SystemLogMonitor(Monitor):
         self._tracker = ProblemTracker(config, saved_conditions, clock())
         self._last_seq = -1
         self._wake = asyncio.Event()
+        self._failing_since: float | None = None
+        self._read_any = False
+        self._position: dict[str, Any] | None = None
         self.declaration = declaration(config)
 
     @property
@@ -63,6 +66,8 @@ class SystemLogMonitor(Monitor):
         async for batch in self._source.batches():
             for match in self._matcher.feed(batch):
                 self._publish(sink, self._tracker.match(match))
+            self._read_any = True
+            self._position = batch.position
             sink.checkpoint(self.name, self._last_seq, self.snapshot(batch.position))
             if self._tracker.next_deadline() is not None:
                 self._wake.set()  # a match may have set a new deadline
@@ -71,18 +76,29 @@ class SystemLogMonitor(Monitor):
         """Apply what time and the source's health change: clears, holds, Unknown."""
         while True:
             self._wake.clear()
-            self._publish(sink, self.observe(self._clock()))
+            reports = self.observe(self._clock())
+            self._publish(sink, reports)
+            if reports and self._read_any:
+                # Saved like a batch's findings, so a restart does not raise a cleared condition again.
+                sink.checkpoint(self.name, self._last_seq, self.snapshot(self._position))
             deadline = self._tracker.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout)
 
     def observe(self, now: float) -> list[Report]:
-        """Take in the source's health and the time ``now``; the reports that causes."""
+        """Take in the source's health and the time ``now``; the reports that causes.
+
+        A failure is timed from when it is first observed here, so that it is measured on the
+        monitor's clock (called at once on every change of the source's health).
+        """
         health = self._source.health
-        if health.failing_since is not None:
-            reports = self._tracker.source_failing(health.failing_since, health.detail)
+        if health.failing:
+            if self._failing_since is None:
+                self._failing_since = now
+            reports = self._tracker.source_failing(self._failing_since, health.detail)
         else:
+            self._failing_since = None
             reports = self._tracker.source_readable(now) if health.alive else []
         return reports + self._tracker.tick(now)
 

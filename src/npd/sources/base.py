@@ -92,8 +92,8 @@ class SourceHealth:
 
     Counters only grow. ``alive`` is false while the source cannot read (its log is missing,
     unreadable, or reading failed and is being retried); ``detail`` then says why, and
-    ``failing_since`` says since when (it stays ``None`` while the source is only starting).
-    ``on_change``, when set, is called whenever that state changes.
+    ``failing`` tells that apart from a source that is only starting. ``on_change``, when set,
+    is called whenever that state changes.
     """
 
     kind: str
@@ -107,7 +107,7 @@ class SourceHealth:
     read_errors: int = 0
     overruns: int = 0
     last_read: float | None = None
-    failing_since: float | None = None
+    failing: bool = False
     extra: dict[str, int] = field(default_factory=dict)
     on_change: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
@@ -128,11 +128,8 @@ class SourceHealth:
         if alive == self.alive and detail == self.detail:
             return
         self.alive = alive
+        self.failing = not alive
         self.detail = detail
-        if alive:
-            self.failing_since = None
-        elif self.failing_since is None:
-            self.failing_since = time.time()
         if self.on_change is not None:
             self.on_change()
 
