@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from npd.config.errors import ConfigError
-from npd.config.jsonfields import Fields, parse_json
+from npd.config.jsonfields import Fields, parse_json, read_json_file
 from npd.config.loader import MonitorKind
 from npd.config.logmonitor import LogMonitorConfig
 from npd.config.plugin import PluginMonitorConfig
@@ -416,3 +416,11 @@ def test_a_wrongly_typed_earlier_duplicate_is_an_error(tmp_path: Path) -> None:
 def test_null_array_elements_are_zero_values(tmp_path: Path, field: str) -> None:
     config, _ = log_config(tmp_path, f'{{"plugin": "filelog", "{field}": [null]}}')
     assert len(getattr(config, "rules" if field == "rules" else "skip_list")) == 1
+
+
+@pytest.mark.parametrize("depth", [800, 100_000])
+def test_absurdly_nested_json_is_a_config_error(tmp_path: Path, depth: int) -> None:
+    path = tmp_path / "deep.json"
+    path.write_text('{"rules": ' + "[" * depth + "]" * depth + "}")
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        read_json_file(str(path))

@@ -35,7 +35,13 @@ def parse_json(text: str, file: str) -> Any:
         ) from None
     except ValueError as exc:
         raise ConfigError(file, "", f"invalid JSON: {exc}") from None
-    return _without_surrogates(document)
+    except RecursionError:
+        # Python's decoder recurses; Go's allows 10000 levels, far beyond any real config.
+        raise ConfigError(file, "", "JSON nested too deeply to read") from None
+    try:
+        return _without_surrogates(document)
+    except RecursionError:
+        raise ConfigError(file, "", "JSON nested too deeply to read") from None
 
 
 def read_json_file(file: str) -> Any:

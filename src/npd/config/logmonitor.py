@@ -11,6 +11,7 @@ from npd.config.conditions import DefaultCondition, load_conditions
 from npd.config.errors import ConfigError
 from npd.config.jsonfields import Fields, json_type_name
 from npd.config.lifecycle import Resolve, load_count, load_resolve
+from npd.config.ruletests import RuleTest, load_rule_tests
 from npd.goregex import GoRegexError, anchor_end, compile_go
 from npd.problem import RuleType
 
@@ -80,6 +81,8 @@ class LogMonitorConfig:
     #: npd extension: seconds a source must stay unreadable before the monitor's conditions
     #: turn Unknown; ``None`` when the monitor keeps its conditions as they were.
     unreadable_after: float | None = DEFAULT_UNREADABLE_AFTER
+    #: npd extension: rule fixtures for ``npd check-config --test`` (docs/check-config.md).
+    tests: tuple[RuleTest, ...] = ()
 
     @property
     def resolvers(self) -> tuple[LogRule, ...]:
@@ -169,6 +172,7 @@ def load_log_monitor(top: Fields, warn: Callable[[str], None]) -> LogMonitorConf
         filelog=filelog,
         unusable=unusable,
         unreadable_after=unreadable_after,
+        tests=load_rule_tests(top, warn),
     )
     top.done()
     return config
