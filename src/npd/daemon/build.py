@@ -36,10 +36,14 @@ DEFAULT_KMSG = "/dev/kmsg"
 BUNDLED_DIR = os.path.join(os.path.dirname(npd.config.__file__), "defaults")
 BUNDLED_LOG_MONITORS = (
     "kernel-monitor.json",
-    "readonly-monitor.json",
+    "storage-monitor.json",
+    "hardware-monitor.json",
+    "network-monitor.json",
     "docker-monitor.json",
     "containerd-monitor.json",
+    "kubelet-monitor.json",
     "systemd-monitor.json",
+    "timesync-monitor.json",
 )
 
 

@@ -115,6 +115,7 @@ class ProblemTracker:
             reports += self._resolve(rule, now)
             return reports
         if rule.count > 1 and not self._counted(rule, now):
+            self._seen_again(rule, now)
             return reports
         message = "\n".join(record.message for record in match.records)
         if rule.message_suffix:
@@ -150,6 +151,17 @@ class ProblemTracker:
             return False
         times.clear()  # the next firing needs a fresh count
         return True
+
+    def _seen_again(self, rule: LogRule, now: float) -> None:
+        """A counting rule matched short of its count: while its problem stands, that still
+        restarts the quiet period (the problem is not over while its lines keep coming)."""
+        state = self._states.get(rule.condition) if rule.type is RuleType.PERMANENT else None
+        if (
+            state is not None
+            and state.current.status is ConditionStatus.TRUE
+            and state.current.reason == rule.reason
+        ):
+            state.last_seen = now
 
     def _resolve(self, resolver: LogRule, now: float) -> list[Report]:
         state = self._states.get(resolver.condition)
