@@ -22,11 +22,11 @@ from npd.cli.flags import Flag, FlagError, FlagSet, Kind
 from npd.config.duration import format_go_duration
 from npd.config.errors import ConfigError, one_line
 from npd.config.jsonfields import Fields, JSONObject, go_fold, read_json_file
-from npd.config.loader import MonitorConfig, MonitorKind
-from npd.config.logmonitor import LogMonitorConfig, LogPlugin, load_log_monitor
-from npd.config.plugin import PluginMonitorConfig, load_plugin_monitor
+from npd.config.loader import LOADERS, MonitorConfig, MonitorKind
+from npd.config.logmonitor import LogMonitorConfig, LogPlugin
+from npd.config.plugin import PluginMonitorConfig
 from npd.config.ruletests import FIXTURE_START, Expectation, RuleTest
-from npd.config.stats import SystemStatsConfig, load_system_stats
+from npd.config.stats import SystemStatsConfig
 from npd.goregex import compile_go
 from npd.problem import go_quote
 
@@ -43,12 +43,6 @@ EXIT_INVALID = 2
 
 #: Past this many errors in one file, the rest of it is not checked (each retry reloads the file).
 MAX_ERRORS = 50
-
-_LOADERS: dict[MonitorKind, Callable[[Fields, Callable[[str], None]], MonitorConfig]] = {
-    MonitorKind.SYSTEM_LOG: load_log_monitor,
-    MonitorKind.CUSTOM_PLUGIN: load_plugin_monitor,
-    MonitorKind.SYSTEM_STATS: load_system_stats,
-}
 
 _ABOUT = """\
 Validate node-problem-detector monitor configs: JSON schema, Go regular expressions, durations,
@@ -151,7 +145,7 @@ def _load(check: FileCheck, forced: MonitorKind | None, warn: Callable[[str], No
     failed_at: set[str] = set()
     while True:
         try:
-            check.config = _LOADERS[kind](Fields(document, file, "", warn), warn)
+            check.config = LOADERS[kind](Fields(document, file, "", warn), warn)
             break
         except ConfigError as exc:
             check.errors.append(exc.line())

@@ -21,7 +21,8 @@ class MonitorKind(enum.StrEnum):
     SYSTEM_STATS = "system-stats-monitor"
 
 
-_LOADERS: dict[MonitorKind, Callable[[Fields, Callable[[str], None]], MonitorConfig]] = {
+#: The loader of each kind of config (Fields of the top-level object, warn → typed config).
+LOADERS: dict[MonitorKind, Callable[[Fields, Callable[[str], None]], MonitorConfig]] = {
     MonitorKind.SYSTEM_LOG: load_log_monitor,
     MonitorKind.CUSTOM_PLUGIN: load_plugin_monitor,
     MonitorKind.SYSTEM_STATS: load_system_stats,
@@ -34,7 +35,7 @@ def load_monitor_config(file: str, kind: MonitorKind, warn: Callable[[str], None
     Raises :class:`npd.config.errors.ConfigError` on anything upstream would refuse; reports
     what upstream silently ignores through ``warn``, one line each.
     """
-    return _LOADERS[kind](Fields(read_json_file(file), file, "", warn), warn)
+    return LOADERS[kind](Fields(read_json_file(file), file, "", warn), warn)
 
 
 def load_log_monitor_file(file: str, warn: Callable[[str], None]) -> LogMonitorConfig:
