@@ -33,9 +33,9 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-GENERATOR = SHARED / "bench" / "gen_kernlog.py"
+from workload import SHARED, baseline
+from workload import generate as generate_kernlog
+
 CONFIG = SHARED / "bench" / "kernel-monitor-filelog-14rules.json"
 BIN = Path(sys.executable).parent
 
@@ -86,26 +86,8 @@ def scrape_counters(port: int) -> dict[str, float] | None:
 
 
 def generate(workdir: Path, lines: int) -> tuple[Path, dict[str, int]]:
-    log = workdir / "kern.log"
-    subprocess.run(
-        [sys.executable, str(GENERATOR), "--lines", str(lines), "--out", str(log)],
-        check=True,
-        stdout=subprocess.DEVNULL,
-    )
-    expected = json.loads(Path(f"{log}.expected.json").read_text())["expected_problem_counter"]
-    return log, {reason: count for reason, count in expected.items() if count}
-
-
-def baseline(log: Path) -> float:
-    """Seconds for Python to read the file and split it into lines (best of 3)."""
-    best = float("inf")
-    for _ in range(3):
-        start = time.perf_counter()
-        with open(log, "rb") as handle:
-            while chunk := handle.read(1 << 20):
-                chunk.split(b"\n")
-        best = min(best, time.perf_counter() - start)
-    return best
+    log, expected = generate_kernlog(workdir, lines)
+    return log, {reason: count for reason, count in expected["expected_problem_counter"].items() if count}
 
 
 def run_daemon(log: Path, expected: dict[str, int], workdir: Path, timeout: float) -> Run:
