@@ -67,6 +67,13 @@ POSITIVE: list[tuple[str, str, str]] = [
     ("[Hardware Error]: Uncorrected, software containable error.", "UncorrectedMachineCheck", ""),
     ("[Hardware Error]: Deferred error, no action required.", "UncorrectedMachineCheck", ""),
     ("[Hardware Error]: Deferred error.", "UncorrectedMachineCheck", ""),
+    # 3.x amd_decode_mce() summary with its "Error Status: " label (pasted from a 3.x amd64_edac host).
+    ("[Hardware Error]: Error Status: Corrected error, no action required.", "CorrectedMachineCheck", ""),
+    # 2.6-era do_machine_check() wording without HW_ERR and without the bank record on the same
+    # line: the exception itself (MCIP set) is reported, the panic that follows is fatal.
+    ("CPU 0: Machine Check Exception: 0000000000000004", "UncorrectedMachineCheck", ""),
+    ("CPU 0: Machine Check Exception", "UncorrectedMachineCheck", ""),
+    ("Kernel panic: CPU context corrupt", "FatalMachineCheck", ""),
     # mce_panic(): pr_emerg(HW_ERR "Machine check: %s\n", exp) then panic(msg); msg wording from
     # 2.6.3x ("Fatal Machine check") to 6.x ("Fatal machine check", mce_timed_out() timeouts).
     ("mce: [Hardware Error]: Machine check: Processor context corrupt", "FatalMachineCheck", ""),
@@ -93,6 +100,12 @@ POSITIVE: list[tuple[str, str, str]] = [
     # on 2.6 P4.
     (
         "CPU3: Core temperature above threshold, cpu clock throttled (total events = 1234)",
+        "CPUThermalThrottling",
+        "",
+    ),
+    (
+        # As typed from a boot screen into xanmod/linux#15: "CPU clock" in capitals.
+        "CPU0: Package temperature above threshold, CPU clock throttled (total events = 1)",
         "CPUThermalThrottling",
         "",
     ),

@@ -27,6 +27,10 @@ POSITIVE: list[tuple[str, str]] = [
     ("unregister_netdevice: waiting for eth0 to become free. Usage count = 2", "UnregisterNetDevice"),
     ("unregister_netdevice: waiting for eth0.20 to become free. Usage count = 1", "UnregisterNetDevice"),
     ("unregister_netdevice: waiting for veth5e4a1b2 to become free. Usage count = -1", "UnregisterNetDevice"),
+    # As pasted in real reports: cut after "free." (easzlab/kubeasz#408), or console copy without
+    # the full stop (moby/moby#5618).
+    ("unregister_netdevice: waiting for eth0 to become free.", "UnregisterNetDevice"),
+    ("unregister_netdevice: waiting for lo to become free  Usage count = 1 ", "UnregisterNetDevice"),
     # net/netfilter/nf_conntrack_core.c __nf_conntrack_alloc(): 2.6 printk with a period,
     # 3.x-4.x net_warn_ratelimited() under pr_fmt (doubled prefix), 3.10 RHEL / 4.x+ single
     # prefix, and the per-netns wording; ip_conntrack is the pre-2.6.15 module.
@@ -35,6 +39,7 @@ POSITIVE: list[tuple[str, str]] = [
     ("nf_conntrack: table full, dropping packet.", "ConntrackFull"),
     ("ip_conntrack: table full, dropping packet.", "ConntrackFull"),
     ("nf_conntrack: table full in netns 4026531840, dropping packet", "ConntrackFull"),
+    ("ip_conntrack: table full, dropping packet ", "ConntrackFull"),
     # net/sched/sch_generic.c dev_watchdog(): 2.6.2x "transmit timed out", 2.6.27+ with the
     # driver and queue, 6.4 adds the milliseconds, 6.9 netdev_crit() with the CPU.
     ("NETDEV WATCHDOG: eth0: transmit timed out", "NetworkTxTimeout"),
@@ -76,6 +81,14 @@ POSITIVE: list[tuple[str, str]] = [
         "NetworkAdapterHang",
     ),
     ("e1000e 0000:00:19.0 eth0: Detected Hardware Unit Hang:", "NetworkAdapterHang"),
+    # The resets the hang (or a tx timeout) leads to: e1000e_reset_task() "Reset adapter
+    # unexpectedly", e1000/igb reset_task "Reset adapter", and igb_rd32()/igc_rd32() finding the device gone
+    # from the bus ("PCIe link lost").
+    ("e1000e 0000:00:1f.6 eno1: Reset adapter unexpectedly", "NetworkAdapterHang"),
+    ("igb 0000:01:00.0 eth0: Reset adapter", "NetworkAdapterHang"),
+    ("e1000 ens1: Reset adapter", "NetworkAdapterHang"),
+    ("igb 0000:02:00.0 enp2s0: PCIe link lost", "NetworkAdapterHang"),
+    ("igc 0000:05:00.0 eth5: PCIe link lost, device now detached", "NetworkAdapterHang"),
     (
         r"e1000e 0000:00:1f.6 eno1: Detected Hardware Unit Hang:\x0a  TDH                  <6f>\x0a"
         r"  TDT                  <80>",
@@ -118,6 +131,12 @@ POSITIVE: list[tuple[str, str]] = [
     # wording until 5.3, slave_info() wording from 5.4.
     ("bond0: link status definitely down for interface eth1, disabling it", "BondLinkDown"),
     ("bond1: link status definitely down for interface ens19, disabling it", "BondLinkDown"),
+    # 2.4/2.6-era bonding with no backup slave left (sourceforge bonding bug #2).
+    (
+        "bond0: link status definitely down for interface eth0, disabling it "
+        "but could not find any backup interface",
+        "BondLinkDown",
+    ),
     ("bond0: (slave eth1): link status definitely down, disabling slave", "BondLinkDown"),
     # bond_select_active_slave(): pr_info with a space before "!" in 2.6/3.x, netdev_info later.
     ("bond0: now running without any active interface!", "BondDown"),
@@ -135,6 +154,8 @@ POSITIVE: list[tuple[str, str]] = [
     ("NFS: nfs4_reclaim_open_state: Lock reclaim failed!", "NFSLockReclaimFailed"),
     ("NFS: __nfs4_reclaim_open_state: Lock reclaim failed!", "NFSLockReclaimFailed"),
     ("NFS: 10.0.0.5: lost 3 locks", "NFSLockReclaimFailed"),
+    # fs/lockd/clntlock.c reclaimer(): NFSv3 locks the server refused to give back after its reboot.
+    ("lockd: failed to reclaim lock for pid 11265 (errno 0, status 7)", "NFSLockReclaimFailed"),
     # fs/nfs/nfs4state.c: nfs4_state_mark_open_context_bad(), nfs4_reclaim_open_state() default
     # case (2.6 "Zeroing state"), nfs4_discover_server_trunking(), nfs4_state_manager().
     (
@@ -173,6 +194,11 @@ POSITIVE: list[tuple[str, str]] = [
     ),
     (
         "ping timeout of 5 secs expired, last rx 4294902512, last ping 4294907512, now 4294912512",
+        "ISCSIConnectionError",
+    ),
+    # As pasted: cut after "last ping" (open-iscsi#97), trailing blanks (a blog's syslog copy).
+    (
+        "connection10:0: ping timeout of 15 secs expired, recv timeout 5, last rx 10236428121, last ping ",
         "ISCSIConnectionError",
     ),
     (

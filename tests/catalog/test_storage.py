@@ -141,6 +141,13 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     ("EXT4-fs (sda1): group descriptors corrupted!", "Ext4Error", ""),
     ("EXT4-fs (sdb1): warning: mounting fs with errors, running e2fsck is recommended", "Ext4Error", ""),
     ("EXT4-fs (nvme0n1p5): unable to read superblock", "Ext4Error", ""),
+    # fs/ext4/super.c ext4_load_journal (mount) and fs/jbd2/recovery.c: a journal that cannot be
+    # replayed ("in log" up to 6.x, "in journal block %lu" since).
+    ("EXT4-fs (loop0): error loading journal", "Ext4Error", ""),
+    ("JBD2: Invalid checksum recovering block 4194315 in log", "Ext4Error", ""),
+    ("JBD2: Invalid checksum recovering data block 8705 in log", "Ext4Error", ""),
+    ("JBD2: Invalid checksum recovering data block 109704 in journal block 1234", "Ext4Error", ""),
+    ("JBD2: recovery failed", "Ext4Error", ""),
     # --- Ext4Warning (upstream pattern) -----------------------------------------------------
     # fs/ext4/super.c __ext4_warning / __ext4_warning_inode.
     ("EXT4-fs warning (device sda1): ext4_dx_add_entry:2233: Directory index full!", "Ext4Warning", ""),
@@ -249,6 +256,11 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     # fs/xfs/xfs_aops.c xfs_destroy_ioend (4.x) and xfs_buf.c async write retry (4.x).
     ("XFS (sdb): writeback error on sector 1234567", "XfsIOError", ""),
     ("XFS (sdc1): Failing async write on buffer block 0x3a8c0. Retrying async write.", "XfsIOError", ""),
+    # fs/xfs/libxfs/xfs_inode_buf.c xfs_imap_to_bp (4.x-5.x): an inode cluster could not be read.
+    ("XFS (dm-11): xfs_imap_to_bp: xfs_trans_read_buf() returned error -117.", "XfsIOError", ""),
+    # fs/xfs/xfs_log.c xfs_log_mount: the log cannot be replayed, the filesystem does not mount.
+    ("XFS (dm-7): log mount/recovery failed: error -5", "XfsCorruption", ""),
+    ("XFS (sda1): log mount/recovery failed: error -117", "XfsCorruption", ""),
     # --- BtrfsError -------------------------------------------------------------------------
     # fs/btrfs/volumes.c btrfs_dev_stat_print_on_error: btrfs_err_rl (4.x+), "btrfs:" (3.x).
     (
@@ -313,6 +325,13 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     ),
     # fs/btrfs/disk-io.c btree_read_extent_buffer_pages.
     ("BTRFS error (device sda3): bad tree block start, want 1234 have 0", "BtrfsError", ""),
+    # fs/btrfs/inode.c btrfs_end_dio_bio (4.x-5.x).
+    (
+        "BTRFS warning (device dm-0): direct IO failed ino 4077816 rw 0,0 sector 0x3660bb80 len 4096 "
+        "err no 10",
+        "BtrfsError",
+        "",
+    ),
     # --- IOError ----------------------------------------------------------------------------
     # fs/buffer.c buffer_io_error: 4.x+ "dev ..., <what>" and 3.x "device ...".
     ("Buffer I/O error on dev sda1, logical block 0, async page read", "IOError", ""),
@@ -325,6 +344,11 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     ("vda3: writeback error on inode 25320400, offset 2097152, sector 58684120", "IOError", ""),
     # fs/jbd2/commit.c jbd2_journal_commit_transaction: file data writeback failed.
     ("JBD2: Detected IO errors while flushing file data on sdb2-8", "IOError", ""),
+    # drivers/block/loop.c lo_write_bvec (up to 4.x) and mm/page_io.c: I/O errors of a loop
+    # device's backing file and of swap.
+    ("loop: Write error at byte offset 673349632, length 4096.", "IOError", ""),
+    ("Read-error on swap-device (254:1:78162624)", "IOError", ""),
+    ("Write-error on swap-device (8:3:2048)", "IOError", ""),
     # --- BlockIOError -----------------------------------------------------------------------
     # block/blk-core.c: 3.x end_request, 4.x blk_update_request, 4.18-5.0 print_req_error.
     ("end_request: I/O error, dev sda, sector 1234", "BlockIOError", ""),
@@ -387,6 +411,8 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     # 3.x prints the result on its own line after "Unhandled error code"; numbers without constants.
     ("sd 1:0:0:0: [sdb]  Result: hostbyte=DID_BAD_TARGET driverbyte=DRIVER_OK", "ScsiCommandFailed", ""),
     ("sd 0:0:0:0: [sda]  Result: hostbyte=0x07 driverbyte=0x00", "ScsiCommandFailed", ""),
+    ("scsi 0:0:0:0: [sda] Unhandled error code", "ScsiCommandFailed", ""),
+    ("sd 2:0:0:0: [sdb] Unhandled sense code", "ScsiCommandFailed", ""),
     # Kernels without CONFIG_SCSI_CONSTANTS (Raspberry Pi, OpenWrt): driverbyte 0x06 is DRIVER_TIMEOUT.
     (
         "sd 1:0:0:0: [sda] tag#14 UNKNOWN(0x2003) Result: hostbyte=0x00 driverbyte=0x06 cmd_age=30s",
@@ -407,6 +433,7 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     ("ata1: exception Emask 0x10 SAct 0x0 SErr 0x4050000 action 0xe frozen", "AtaError", ""),
     ("ata2: COMRESET failed (errno=-16)", "AtaError", ""),
     ("ata1: COMRESET failed (errno=-19)", "AtaError", ""),
+    ("ata2.00: revalidation failed (errno=-5)", "AtaError", ""),
     # --- NvmeTimeout (drivers/nvme/host/pci.c nvme_timeout) ----------------------------------
     ("nvme nvme0: I/O 123 QID 4 timeout, aborting", "NvmeTimeout", ""),
     ("nvme nvme0: I/O 5 QID 0 timeout, reset controller", "NvmeTimeout", ""),
@@ -438,6 +465,9 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     ("nvme nvme0: Device not ready; aborting reset, CSTS=0x1", "NvmeControllerError", ""),
     ("nvme nvme1: Device not ready; aborting initialisation, CSTS=0x0", "NvmeControllerError", ""),
     ("nvme nvme1: failed to set APST feature (-19)", "NvmeControllerError", ""),
+    # pci.c nvme_watchdog (4.4-4.9) and nvme_error_detected (AER/EEH froze the PCI channel).
+    ("nvme 0000:01:00.0: Failed status: ffffffff, reset controller", "NvmeControllerError", ""),
+    ("nvme nvme1: frozen state error detected, reset controller", "NvmeControllerError", ""),
     # --- NvmeIOError (drivers/nvme/host/core.c nvme_log_error, 5.18+) ------------------------
     ("nvme0n1: I/O Cmd(0x2) @ LBA 1234, 8 blocks, I/O Error (sct 0x2 / sc 0x81)", "NvmeIOError", ""),
     (
@@ -453,6 +483,9 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     ("scsi 2:0:0:0: rejecting I/O to offline device", "ScsiDeviceOffline", DISK),
     ("sd 0:0:0:0: Device offlined - not ready after error recovery", "ScsiDeviceOffline", DISK),
     ("scsi 1:0:0:0: Device offlined - not ready after error recovery", "ScsiDeviceOffline", DISK),
+    # drivers/scsi/sd.c sd_setup_read_write_cmnd: I/O refused before it is sent.
+    ("sd 0:0:0:0: [sda] tag#0 device offline or changed", "ScsiDeviceOffline", DISK),
+    ("sd 6:0:0:0: [sdc] device offline or changed", "ScsiDeviceOffline", DISK),
     # drivers/ata/libata-core.c ata_dev_disable.
     ("ata1.00: disabled", "AtaDeviceDisabled", DISK),
     ("ata4.00: disabled", "AtaDeviceDisabled", DISK),
@@ -477,6 +510,17 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     ),
     ("md/raid:md1: Disk failure on sdc, disabling device.", "RaidDiskFailed", DISK),
     ("md/raid10:md2: Operation continuing on 3 devices.", "RaidDiskFailed", DISK),
+    # 2.6.x-3.x: "raid1: ..." without the array name.
+    ("raid1: Disk failure on sdb1, disabling device.", "RaidDiskFailed", DISK),
+    ("raid1: Operation continuing on 1 devices.", "RaidDiskFailed", DISK),
+    # The last member failed (raid1, 5.19+) or too many failed (raid4/5/6): the array is down.
+    (
+        "md/raid1:md0: Disk failure on sdb1, this is the last device.\n"
+        "md/raid1:md0: Cannot continue operation (1/2 failed).",
+        "RaidDiskFailed",
+        DISK,
+    ),
+    ("md/raid:md1: Cannot continue operation (2/4 failed).", "RaidDiskFailed", DISK),
 ]
 
 

@@ -66,6 +66,8 @@ POSITIVE: list[tuple[str, str]] = [
     ("Forward time jump detected!", "ClockJumped"),
     ("Backward time jump detected!", "ClockJumped"),
     ("2017-03-23T12:00:04Z Backward time jump detected!", "ClockJumped"),
+    # ntpdate main(): no server answered with a usable time (cturra/docker-ntp#53).
+    ("no server suitable for synchronization found", "TimeNotSynchronized"),
 ]
 
 NEAR_MISSES = [
@@ -111,14 +113,28 @@ def test_loss_and_recovery_of_sync() -> None:
     assert reasons(CONFIG, lines) == ["TimeNotSynchronized"]
 
 
+def test_three_timesyncd_timeouts_within_ten_minutes_report_lost_sync_once() -> None:
+    # systemd-timesyncd manager.c: one "Timed out waiting for reply" is a lost packet and
+    # timesyncd tries the next server; the third within the window means none answers.
+    timeouts = [
+        "Timed out waiting for reply from 91.189.89.198:123 (ntp.ubuntu.com).",
+        "Timed out waiting for reply from 91.189.89.199:123 (ntp.ubuntu.com).",
+        "Timed out waiting for reply from 91.189.94.4:123 (ntp.ubuntu.com).",
+    ]
+    assert findings(CONFIG, timeouts[:2]) == []
+    assert [(f.reason, f.message) for f in findings(CONFIG, timeouts)] == [
+        ("TimeNotSynchronized", timeouts[2])
+    ]
+
+
 def test_reports_are_events_with_the_matched_line() -> None:
     line = "Forward time jump detected!"
     [found] = findings(CONFIG, [line])
     assert (found.condition, found.message) == ("", line)
 
 
-def test_reads_all_three_daemons() -> None:
-    assert bundled(CONFIG).journald_identifiers == ("chronyd", "systemd-timesyncd", "ntpd")
+def test_reads_the_time_sync_daemons() -> None:
+    assert bundled(CONFIG).journald_identifiers == ("chronyd", "systemd-timesyncd", "ntpd", "ntpdate")
 
 
 def test_every_rule_matches_within_one_line() -> None:
