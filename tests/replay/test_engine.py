@@ -329,3 +329,19 @@ def test_flap_damping_holds_a_condition_until_the_log_has_been_quiet(tmp_path: P
         (3, ConditionStatus.TRUE, when(2 * minute)),
         (6, ConditionStatus.FALSE, when(13 * minute)),  # ten quiet minutes after the last change
     ]
+
+
+def test_every_line_of_a_standing_problem_is_listed(tmp_path: Path) -> None:
+    # The daemon reports a permanent problem once; a replay lists each line that shows it, so
+    # a log with the same fault on many lines reports all of them.
+    records = [
+        record(1, HUNG, kernel=True),
+        record(2, "normal", at=1, kernel=True),
+        record(3, HUNG.replace("4321", "99"), at=2, kernel=True),
+    ]
+    findings = replay([_quiet_clear_config(tmp_path)], records)
+    assert [(item.last_line, item.reason, item.status, item.message) for item in findings] == [
+        (1, "DockerHung", ConditionStatus.TRUE, HUNG),
+        (3, "DockerHung", ConditionStatus.TRUE, HUNG.replace("4321", "99")),
+    ]
+    assert findings[1].timestamp == when(2)

@@ -17,7 +17,8 @@ import pytest
 
 from npd.config.logmonitor import LogMonitorConfig
 from npd.monitors.logmonitor import rule_matcher
-from npd.monitors.tracker import ProblemTracker
+from npd.monitors.tracker import ProblemTracker, match_message
+from npd.problem import ConditionStatus, RuleType
 from npd.replay import text
 from npd.replay.engine import Finding, InputRecord, ReplayEngine, routes_to
 from npd.replay.formats import Format, ReadOptions, read_batches
@@ -80,11 +81,25 @@ def daemon(config: LogMonitorConfig, records: list[InputRecord]) -> list[Outcome
         for match in matcher.feed(RecordBatch([item], None)):
             first = match.records[0]
             assert isinstance(first, InputRecord)
-            for report in tracker.match(match):
+            reports = tracker.match(match)
+            for report in reports:
                 condition = report.condition
                 status = condition.status if condition is not None else ""
                 message = condition.message if condition is not None else report.event.message
                 out.append((first.first_line, item.last_line, report.event.reason, status, message))
+            rule = match.rule
+            fired = any(report.rule is rule for report in reports)
+            if not fired and rule.type is RuleType.PERMANENT and not rule.clears and tracker.holds(rule):
+                # Replay lists a standing problem's every line, where the daemon reports nothing.
+                out.append(
+                    (
+                        first.first_line,
+                        item.last_line,
+                        rule.reason,
+                        ConditionStatus.TRUE,
+                        match_message(match),
+                    )
+                )
     return out
 
 

@@ -117,9 +117,7 @@ class ProblemTracker:
         if rule.count > 1 and not self._counted(rule, now):
             self._seen_again(rule, now)
             return reports
-        message = "\n".join(record.message for record in match.records)
-        if rule.message_suffix:
-            message = f"{message}; {rule.message_suffix}"
+        message = match_message(match)
         timestamp = utc_from_timestamp(match.records[0].timestamp)
         if rule.type is RuleType.TEMPORARY:
             reports.append(Report(Event(Severity.WARN, timestamp, rule.reason, message), rule))
@@ -140,6 +138,15 @@ class ProblemTracker:
         state.last_seen = now
         reports.append(self._report(state, rule))
         return reports
+
+    def holds(self, rule: LogRule) -> bool:
+        """Whether ``rule``'s condition is True with its reason (whatever the source's health)."""
+        state = self._states.get(rule.condition)
+        return (
+            state is not None
+            and state.current.status is ConditionStatus.TRUE
+            and state.current.reason == rule.reason
+        )
 
     def _counted(self, rule: LogRule, now: float) -> bool:
         """Record a match of a counting rule; true when it is the count-th within the window."""
@@ -303,6 +310,14 @@ class ProblemTracker:
     def _report(self, state: _ConditionState, rule: LogRule | None) -> Report:
         condition = self._unknown_condition(state) if self._unknown else state.current
         return Report(_change_event(condition, condition.status), rule, condition)
+
+
+def match_message(match: Match) -> str:
+    """A match's message, as upstream builds it: the matched lines, plus the rule's suffix."""
+    message = "\n".join(record.message for record in match.records)
+    if match.rule.message_suffix:
+        message = f"{message}; {match.rule.message_suffix}"
+    return message
 
 
 def _change_event(condition: Condition, status: ConditionStatus) -> Event:

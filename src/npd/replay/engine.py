@@ -29,8 +29,8 @@ from typing import Any
 
 from npd.config.logmonitor import LogMonitorConfig, LogPlugin
 from npd.monitors.matcher import Match
-from npd.monitors.tracker import ProblemTracker, Report
-from npd.problem import ConditionStatus, RuleType
+from npd.monitors.tracker import ProblemTracker, Report, match_message
+from npd.problem import ConditionStatus, RuleType, utc_from_timestamp
 from npd.replay.batch import InputBatch, InputRecord, RecordListBatch
 from npd.replay.matching import MonitorMatcher
 from npd.replay.scan import shared_scan
@@ -220,8 +220,11 @@ class ReplayEngine:
             assert isinstance(newest, InputRecord)
             if clock is not None:
                 findings += self._due(monitor, clock, newest)
-            for report in tracker.match(match):
+            reports = tracker.match(match)
+            for report in reports:
                 findings.append(self._match_finding(monitor, report, match, newest))
+            if _repeats(match, reports, tracker):
+                findings.append(self._repeat_finding(monitor, match, newest))
         if clock is not None:
             findings += self._due(monitor, clock, None)
         return findings
@@ -243,6 +246,23 @@ class ReplayEngine:
         oldest = match.records[0]
         assert isinstance(oldest, InputRecord)
         return self._finding(monitor, report, oldest, newest)
+
+    def _repeat_finding(self, monitor: _Monitor, match: Match, newest: InputRecord) -> Finding:
+        oldest = match.records[0]
+        assert isinstance(oldest, InputRecord)
+        rule = match.rule
+        return Finding(
+            input=self.input_name,
+            first_line=oldest.first_line,
+            last_line=newest.last_line,
+            timestamp=utc_from_timestamp(oldest.timestamp),
+            monitor=monitor.config.source,
+            type=RuleType.PERMANENT,
+            reason=rule.reason,
+            condition=rule.condition,
+            status=ConditionStatus.TRUE,
+            message=match_message(match),
+        )
 
     def _finding(self, monitor: _Monitor, report: Report, first: InputRecord, last: InputRecord) -> Finding:
         condition = report.condition
@@ -319,6 +339,18 @@ class _Clock:
             return True
         first, last = batch.first(), batch.last()
         return any(record is not None and record.timestamp >= deadline for record in (first, last))
+
+
+def _repeats(match: Match, reports: list[Report], tracker: ProblemTracker) -> bool:
+    """Whether ``match`` is a permanent rule firing again on a condition it already holds.
+
+    The daemon reports nothing then (nothing changed), but a replay is asked what the log
+    shows: every line of a standing problem is evidence of it, and is listed.
+    """
+    rule = match.rule
+    if rule.type is not RuleType.PERMANENT or rule.clears or rule.count > 1:
+        return False
+    return not any(report.rule is rule for report in reports) and tracker.holds(rule)
 
 
 def _line(record: InputRecord) -> int:
