@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,15 +77,16 @@ class ProblemTracker:
         self._states = _initial_states(config, saved or [], now)
         self._counts: dict[int, deque[float]] = {}
         self._resolvers = {(rule.condition, rule.reason): rule for rule in config.rules if rule.resolve}
-        # The source's trouble: since when it is unreadable, and why; and whether that is reported.
+        # The source's trouble: since when it is unreadable, and why; and since when that is
+        # reported (the conditions are Unknown).
         self._failing_since: float | None = None
         self._failing_detail = ""
-        self._unknown = False
+        self._unknown_since: float | None = None
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
         """The conditions as reported: Unknown while the source is unreadable, else their state."""
-        if self._unknown:
+        if self._unknown_since is not None:
             return tuple(self._unknown_condition(state) for state in self._states.values())
         return tuple(state.current for state in self._states.values())
 
@@ -162,13 +162,8 @@ class ProblemTracker:
     def _seen_again(self, rule: LogRule, now: float) -> None:
         """A counting rule matched short of its count: while its problem stands, that still
         restarts the quiet period (the problem is not over while its lines keep coming)."""
-        state = self._states.get(rule.condition) if rule.type is RuleType.PERMANENT else None
-        if (
-            state is not None
-            and state.current.status is ConditionStatus.TRUE
-            and state.current.reason == rule.reason
-        ):
-            state.last_seen = now
+        if rule.type is RuleType.PERMANENT and self.holds(rule):
+            self._states[rule.condition].last_seen = now
 
     def _resolve(self, resolver: LogRule, now: float) -> list[Report]:
         state = self._states.get(resolver.condition)
@@ -189,11 +184,8 @@ class ProblemTracker:
                 reports += self._clear(state, due, None)
         at = self._unknown_due()
         if at is not None and at <= now:
-            self._unknown = True
-            reports += [
-                Report(_change_event(condition, ConditionStatus.UNKNOWN), condition=condition)
-                for condition in self._unknown_conditions(at)
-            ]
+            self._unknown_since = at
+            reports += [self._report(state, None) for state in self._states.values()]
         return reports
 
     def next_deadline(self) -> float | None:
@@ -202,7 +194,11 @@ class ProblemTracker:
         return min((due for due in deadlines if due is not None), default=None)
 
     def _unknown_due(self) -> float | None:
-        if self._unknown or self._failing_since is None or self._config.unreadable_after is None:
+        if (
+            self._unknown_since is not None
+            or self._failing_since is None
+            or self._config.unreadable_after is None
+        ):
             return None
         return self._failing_since + self._config.unreadable_after
 
@@ -267,48 +263,39 @@ class ProblemTracker:
         self._failing_since = since
         changed = detail != self._failing_detail
         self._failing_detail = detail
-        if self._unknown and changed:
+        if self._unknown_since is not None and changed:
             # Already Unknown: tell what is wrong now (same status, so no transition).
-            return [
-                Report(_change_event(condition, ConditionStatus.UNKNOWN), condition=condition)
-                for condition in self.conditions
-            ]
+            return [self._report(state, None) for state in self._states.values()]
         return []
 
     def source_readable(self, now: float) -> list[Report]:
         """The source reads again: conditions that were Unknown return to their own state."""
         self._failing_since = None
         self._failing_detail = ""
-        if not self._unknown:
+        if self._unknown_since is None:
             return []
-        self._unknown = False
+        self._unknown_since = None
         reports = []
         for state in self._states.values():
             current = state.current
             state.current = Condition(
                 current.type, current.status, utc_from_timestamp(now), current.reason, current.message
             )
-            reports.append(
-                Report(_change_event(state.current, state.current.status), condition=state.current)
-            )
+            reports.append(self._report(state, None))
         return reports
 
-    def _unknown_condition(self, state: _ConditionState, at: float | None = None) -> Condition:
-        since = self._failing_since if at is None else at
+    def _unknown_condition(self, state: _ConditionState) -> Condition:
         return Condition(
             type=state.current.type,
             status=ConditionStatus.UNKNOWN,
-            transition=utc_from_timestamp(since if since is not None else 0.0),
+            transition=utc_from_timestamp(self._unknown_since or 0.0),
             reason=UNREADABLE_REASON,
             message=f"{self._config.source} cannot read its log, so the state of "
             f"{state.current.type} is not known: {self._failing_detail}",
         )
 
-    def _unknown_conditions(self, at: float) -> Iterable[Condition]:
-        return [self._unknown_condition(state, at) for state in self._states.values()]
-
     def _report(self, state: _ConditionState, rule: LogRule | None) -> Report:
-        condition = self._unknown_condition(state) if self._unknown else state.current
+        condition = state.current if self._unknown_since is None else self._unknown_condition(state)
         return Report(_change_event(condition, condition.status), rule, condition)
 
 
