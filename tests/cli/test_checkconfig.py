@@ -9,6 +9,7 @@ script, as CI would.
 from __future__ import annotations
 
 import copy
+import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -118,6 +119,15 @@ def test_bundled_configs_pass(check: Check, path: Path) -> None:
 
 def test_there_are_bundled_configs() -> None:
     assert len(list(BUNDLED_DIR.glob("*.json"))) >= 5
+
+
+@pytest.mark.parametrize("name", ["kernel-monitor.json", "network-monitor.json", "systemd-monitor.json"])
+def test_bundled_configs_carry_rule_tests_that_pass(check: Check, name: str) -> None:
+    # They double as examples of the fixture format: a multi-line OOM kill, a count within a
+    # window with a quiet-period clear, and a resolving line.
+    code, lines = check("--test", BUNDLED_DIR / name)
+    assert code == 0, lines
+    assert re.search(r", \d+ rule tests? passed\)$", lines[-1]), lines
 
 
 @pytest.mark.parametrize("path", upstream_configs(), ids=lambda path: path.name)
