@@ -83,6 +83,16 @@ Mar  1 10:00:10 node-1 kernel: no printk time here
 """
 
 
+MIXED = b"""\
+Mar  1 10:00:00 node-1 kernel: [ 1.000000] EXT4-fs error (device sda1): oops
+[  123.456789] nvme nvme0: I/O 123 QID 4 timeout, aborting
+kernel: [ 99.000000] BUG: soft lockup - CPU#3 stuck for 23s! [kworker/3:1:1234]
+NVRM: Xid (PCI:0000:3b:00): 79, pid=1234, name=python, GPU has fallen off the bus.
+Mar 01 10:00:05 node-1 kubelet[1234]: E0301 PLEG is not healthy
+
+"""
+
+
 def test_syslog_records_their_tags_times_and_line_numbers() -> None:
     records, junk, skipped, lines = read(SYSLOG, Format.SYSLOG)
     assert records == [
@@ -350,10 +360,35 @@ def test_journal_json_lines_are_recognised() -> None:
         (b"\x00\xff" * 100, None),
         # Mostly syslog, with a partial line and noise around: still syslog.
         (b"ng tail of a line\n" + SYSLOG * 3, Format.SYSLOG),
+        # Lines pasted from syslog, dmesg and bare messages: mixed.
+        (MIXED, Format.MIXED),
     ],
 )
 def test_formats_are_recognised_from_the_first_lines(sample: bytes, expected: Format | None) -> None:
     assert detect(sample) is expected
+
+
+def test_mixed_lines_are_each_read_in_the_format_that_fits_them() -> None:
+    records, junk, _, lines = read(MIXED, Format.MIXED, reference="2024-03-02T00:00:00")
+    assert records == [
+        rec("2024-03-01T10:00:00", "EXT4-fs error (device sda1): oops", 1, ident="kernel", kernel=True),
+        rec(123.456789, "nvme nvme0: I/O 123 QID 4 timeout, aborting", 2, ident="kernel", kernel=True),
+        # A bare kernel tag: the kernel's, with the time the input was written.
+        rec(
+            "2024-03-02T00:00:00",
+            "BUG: soft lockup - CPU#3 stuck for 23s! [kworker/3:1:1234]",
+            3,
+            ident="kernel",
+            kernel=True,
+        ),
+        rec(
+            "2024-03-02T00:00:00",
+            "NVRM: Xid (PCI:0000:3b:00): 79, pid=1234, name=python, GPU has fallen off the bus.",
+            4,
+        ),
+        rec("2024-03-01T10:00:05", "E0301 PLEG is not healthy", 5, ident="kubelet"),
+    ]
+    assert (junk, lines) == (0, 6)
 
 
 def test_journal_json_lone_surrogates_are_replaced_so_rules_can_run(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ class Format(enum.StrEnum):
     KMSG = "kmsg"
     DMESG = "dmesg"
     PLAIN = "plain"
+    MIXED = "mixed"
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,11 +206,46 @@ class PlainFormat(LineFormat):
         return InputRecord(float(first_line), _text(line), first_line, last_line)
 
 
+#: A kernel line pasted from a syslog file without its header: ``kernel: [  1.234] message``.
+_KERNEL_TAG = re.compile(rb"kernel: ?")
+
+
+class MixedFormat(LineFormat):
+    """Lines pasted together from several sources: each line is read in the first format that
+    fits it (syslog, then ``dmesg``), and otherwise as a plain message, after a bare ``kernel:``
+    tag and printk time are taken off (the kernel's then). A line without a time of its own is
+    given the input's modification time.
+    """
+
+    def __init__(self, options: ReadOptions) -> None:
+        self.shape = re.compile(rb"[^\S\n]*\S")
+        self._formats = (SyslogFormat(options), DmesgFormat(options))
+        self._reference = options.reference
+
+    def parse(self, line: bytes, first_line: int, last_line: int) -> InputRecord | None:
+        if self.shape.match(line) is None:
+            return None
+        for fmt in self._formats:
+            record = fmt.parse(line, first_line, last_line)
+            if record is not None:
+                return record
+        text = line.lstrip()
+        tag = _KERNEL_TAG.match(text)
+        if tag is None:
+            return InputRecord(self._reference, _text(line), first_line, last_line)
+        message = text[tag.end() :]
+        printk = _PRINTK_TIME.match(message)
+        if printk is not None:
+            message = message[printk.end() :]
+        return InputRecord(self._reference, _text(message), first_line, last_line, "kernel", True)
+
+
 _LINE_FORMATS: dict[Format, Callable[[ReadOptions], LineFormat]] = {
     Format.SYSLOG: SyslogFormat,
     Format.KMSG: KmsgFormat,
     Format.DMESG: DmesgFormat,
     Format.PLAIN: PlainFormat,
+    Format.MIXED: MixedFormat,
 }
 
 
@@ -229,6 +265,10 @@ def read_batches(chunks: Iterable[bytes], fmt: Format, options: ReadOptions) -> 
 
 #: How many non-blank lines from the start of an input decide its format.
 _SAMPLE_LINES = 50
+#: A syslog or ``dmesg`` input with fewer of its sample lines in that format is taken to be
+#: pasted together from several sources. A few stray lines (a cut-off first line, binary junk)
+#: do not make a log mixed: they stay junk, and the log keeps its own times.
+_MIXED_BELOW = 0.8
 _EXPORT_FIELD = re.compile(rb"[A-Za-z0-9_]+=")
 
 
@@ -236,7 +276,9 @@ def detect(sample: bytes) -> Format | None:
     """The format of an input whose first bytes are ``sample``; ``None`` when no format fits.
 
     Each format scores the sample lines that are records in it; the best score wins (ties go to
-    the more specific format, in the order of :class:`Format`).
+    the more specific format, in the order of :class:`Format`). When the best is syslog or
+    ``dmesg`` but a fifth of the lines or more are not, the lines were pasted together from
+    several sources: they are read as :attr:`Format.MIXED`, so that no line is lost.
     """
     lines = [line for line in sample.split(b"\n")[: _SAMPLE_LINES * 4] if line.strip()][:_SAMPLE_LINES]
     if not lines:
@@ -254,6 +296,8 @@ def detect(sample: bytes) -> Format | None:
         shape = _LINE_FORMATS[fmt](options).shape
         scores[fmt] = sum(1 for line in lines if shape.match(line))
     best = max(scores, key=lambda fmt: scores[fmt])  # the first of equal scores
+    if best in (Format.SYSLOG, Format.DMESG) and scores[best] < len(lines) * _MIXED_BELOW:
+        return Format.MIXED
     return best if scores[best] else None
 
 
