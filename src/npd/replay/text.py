@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from npd.replay.batch import InputBatch, InputRecord
+from npd.sources.base import prefilter_lines
 
 #: How much text a block holds: large enough that per-block costs vanish, small enough to keep
 #: memory bounded on multi-GB inputs.
@@ -196,26 +197,17 @@ class LazyTextBatch(InputBatch):
     def _scan(self, prefilter: Any) -> Iterator[_Hit]:
         """The lines ``prefilter`` matches somewhere in: (start, end, number, last line of the record)."""
         data = self._data
-        search = prefilter.search
         continuations = self._format.continuations
         number = self._first_line
         counted = 0  # newlines before this offset are counted in ``number``
-        pos = 0
-        end = len(data)
-        while pos < end:
-            found = search(data, pos)
-            if found is None:
-                return
-            hit = found.start()
-            start = data.rfind(b"\n", 0, hit) + 1
-            stop = data.find(b"\n", hit)
+        for start, stop in prefilter_lines(data, prefilter):
             number += data.count(b"\n", counted, start)
             counted = start
-            pos = stop + 1
             last = number
             if continuations:
                 if data[start : start + 1] == b" ":
                     continue  # a dictionary line: no message in it
+                pos = stop + 1
                 while data[pos : pos + 1] == b" ":
                     pos = data.find(b"\n", pos) + 1
                     last += 1

@@ -72,6 +72,28 @@ class LogBatch(abc.ABC):
                 yield record
 
 
+def prefilter_lines(data: bytes, prefilter: Any) -> Iterator[tuple[int, int]]:
+    """Where each line of ``data`` that ``prefilter`` matches somewhere in starts and ends.
+
+    The search runs in RE2 over the whole chunk and jumps from hit to hit, so lines without a
+    hit cost nothing in Python: this is how lazy batches parse only the lines a rule may fire on.
+    """
+    search = prefilter.search
+    pos = 0
+    end = len(data)
+    while pos < end:
+        found = search(data, pos)
+        if found is None:
+            return
+        hit = found.start()
+        start = data.rfind(b"\n", 0, hit) + 1
+        stop = data.find(b"\n", hit)
+        if stop < 0:
+            stop = end
+        yield start, stop
+        pos = stop + 1
+
+
 class RecordBatch(LogBatch):
     """A batch of records that were parsed as they were read (kmsg, journald)."""
 

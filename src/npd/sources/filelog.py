@@ -20,7 +20,7 @@ from typing import Any
 from npd.config.logmonitor import FilelogFormat
 from npd.goregex import compile_go
 from npd.gotime import GoLayout
-from npd.sources.base import LogBatch, LogRecord, LogSource, Position, SourceHealth
+from npd.sources.base import LogBatch, LogRecord, LogSource, Position, SourceHealth, prefilter_lines
 from npd.sources.tail import FileTailer
 
 log = logging.getLogger(__name__)
@@ -131,24 +131,12 @@ class FileChunkBatch(LogBatch):
 
     def candidates(self, prefilter: Any) -> Iterator[LogRecord]:
         data = self._data
-        search = prefilter.search
         parse = self._parser.parse
         self._parser.sample(data[: data.find(b"\n")])
-        pos = 0
-        end = len(data)
-        while pos < end:
-            found = search(data, pos)
-            if found is None:
-                return
-            hit = found.start()
-            line_start = data.rfind(b"\n", 0, hit) + 1
-            line_end = data.find(b"\n", hit)
-            if line_end < 0:
-                line_end = end
-            record = parse(data[line_start:line_end])
+        for start, stop in prefilter_lines(data, prefilter):
+            record = parse(data[start:stop])
             if record is not None:
                 yield record
-            pos = line_end + 1
 
 
 class FileLogSource(LogSource):
