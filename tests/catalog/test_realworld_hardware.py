@@ -101,17 +101,17 @@ CLASSES: dict[str, tuple[str, frozenset[str]]] = {
 # some classes (timesync daemons rarely say more than one line about a failure), so the floors
 # follow what was found rather than one number for all.
 MINIMUM: dict[str, tuple[int, int]] = {
-    "hardware-error": (20, 12),
+    "hardware-error": (25, 15),
     "thermal": (15, 10),
-    "memory-error": (10, 7),
-    "gpu-xid": (20, 12),
+    "memory-error": (25, 15),
+    "gpu-xid": (25, 15),
     "pcie-aer": (25, 10),
     "unregister-netdevice": (15, 10),
     "conntrack": (12, 10),
-    "nic-tx-timeout": (18, 12),
-    "link-down": (12, 10),
-    "network-storage": (12, 8),
-    "timesync": (5, 3),
+    "nic-tx-timeout": (20, 14),
+    "link-down": (15, 12),
+    "network-storage": (20, 14),
+    "timesync": (7, 4),
 }
 
 # Real problem lines that no single-line rule reports, and why. phylib ("Link is Down", r8169 on
@@ -124,6 +124,12 @@ NOT_REPORTED: dict[str, str] = {
     "r8168: eth0: link down": "the out-of-tree driver prints it on bring-up",
     "r8125: eth0: link down": "the out-of-tree driver prints it on bring-up",
     "r8125: eth2: link down": "the out-of-tree driver prints it on bring-up",
+    "smsc95xx 1-1.1:1.0 eth0: link down": "usbnet's mii wording, printed on every bring-up too",
+    # Xid 45 is the driver cleaning up a channel after an earlier Xid or a killed process; the
+    # earlier Xid (here 149) is the one that reports.
+    "NVRM: Xid (PCI:0000:dc:00): 45, pid=1818990, name=python3, Ch 00000001 caused by previous Xid 149": (
+        "preemptive cleanup that follows the Xid that reports"
+    ),
 }
 
 

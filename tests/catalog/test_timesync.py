@@ -40,6 +40,9 @@ POSITIVE: list[tuple[str, str]] = [
     # logchange threshold (1 s by default), i.e. after makestep's start-up steps are spent.
     ("System clock wrong by 1.517473 seconds, adjustment started", "ClockOffsetLarge"),
     ("System clock wrong by -2.500000 seconds, adjustment started", "ClockOffsetLarge"),
+    # The same maybe_log_offset() line as chrony 4.x logs it, without ", adjustment started"
+    # (omniosorg/omnios-build#2576).
+    ("System clock wrong by 1.999308 seconds", "ClockOffsetLarge"),
     (
         "2017-03-23T12:02:14Z System clock wrong by 84151949.073647 seconds, adjustment started",
         "ClockOffsetLarge",
