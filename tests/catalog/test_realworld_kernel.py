@@ -44,6 +44,7 @@ CLASSES: dict[str, tuple[str, frozenset[str]]] = {
                 "JournalAborted",
                 "XfsCorruption",
                 "XfsIOError",
+                "XfsMemoryAllocationDeadlock",
                 "BtrfsError",
                 "IOError",
             }

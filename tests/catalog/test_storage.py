@@ -261,6 +261,25 @@ SINGLE_LINE: list[tuple[str, str, str]] = [
     # fs/xfs/xfs_log.c xfs_log_mount: the log cannot be replayed, the filesystem does not mount.
     ("XFS (dm-7): log mount/recovery failed: error -5", "XfsCorruption", ""),
     ("XFS (sda1): log mount/recovery failed: error -117", "XfsCorruption", ""),
+    # --- XfsMemoryAllocationDeadlock ---------------------------------------------------------
+    # fs/xfs/kmem.c kmem_alloc / xfs_buf.c xfs_buf_allocate_memory: bare (2.6-3.x), then with
+    # "comm(pid)" and "size N" (3.x-5.x); lowercase "xfs:" on 2.6.9.
+    (
+        "XFS: possible memory allocation deadlock in kmem_alloc (mode:0x250)",
+        "XfsMemoryAllocationDeadlock",
+        "",
+    ),
+    (
+        "XFS: possible memory allocation deadlock in xfs_buf_allocate_memory (mode:0x250)",
+        "XfsMemoryAllocationDeadlock",
+        "",
+    ),
+    (
+        "XFS: fs_mark(3289) possible memory allocation deadlock size 65624 in kmem_alloc (mode:0x2408240)",
+        "XfsMemoryAllocationDeadlock",
+        "",
+    ),
+    ("xfs: possible memory allocation deadlock in kmem_alloc (mode:0xd0)", "XfsMemoryAllocationDeadlock", ""),
     # --- BtrfsError -------------------------------------------------------------------------
     # fs/btrfs/volumes.c btrfs_dev_stat_print_on_error: btrfs_err_rl (4.x+), "btrfs:" (3.x).
     (
