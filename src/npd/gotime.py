@@ -456,8 +456,14 @@ def _days_in(month: int, year: int) -> int:
     return 30 + ((month + (month >> 3)) & 1)
 
 
-def _days_from_civil(year: int, month: int, day: int) -> int:
-    """Days from 1970-01-01 to the proleptic Gregorian date (year 0 included, as in Go)."""
+def days_from_civil(year: int, month: int, day: int) -> int:
+    """Days from 1970-01-01 to the proleptic Gregorian date (year 0 included, as in Go).
+
+    Months outside 1..12 and days outside the month roll over into the next or previous ones,
+    as ``mktime`` does, so a log line with a date that cannot exist still gets a time.
+    """
+    year += (month - 1) // 12
+    month = (month - 1) % 12 + 1
     if month <= 2:
         year -= 1
     era = year // 400
@@ -574,7 +580,7 @@ def _named_offset(name: str, wall: int) -> int | None:
 def _instant(fields: _Fields, year: int) -> int:
     """Seconds since the epoch of the fields in the given year, as Go resolves a parsed time."""
     wall = (
-        _days_from_civil(year, fields.month, fields.day) * _DAY_SECONDS
+        days_from_civil(year, fields.month, fields.day) * _DAY_SECONDS
         + fields.hour * 3600
         + fields.minute * 60
         + fields.second
@@ -1039,8 +1045,8 @@ class GoLayout:
             # Year-less entries hold instants for the old year.
             self._cache.clear()
             self._year = year
-        lo = float(_local_instant(_days_from_civil(year, 1, 1) * _DAY_SECONDS))
-        hi = float(_local_instant(_days_from_civil(year + 1, 1, 1) * _DAY_SECONDS))
+        lo = float(_local_instant(days_from_civil(year, 1, 1) * _DAY_SECONDS))
+        hi = float(_local_instant(days_from_civil(year + 1, 1, 1) * _DAY_SECONDS))
         if lo <= t < hi:
             self._lo, self._hi = lo, hi
         else:

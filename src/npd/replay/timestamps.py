@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import time
 
+from npd.gotime import days_from_civil
+
 MONTHS = {
     name: number
     for number, name in enumerate(
@@ -21,18 +23,6 @@ MONTHS = {
 #: A line stamped later than its file was last written is from the year before; this much
 #: later is still tolerated, for clocks and time zones that disagree a little.
 _FUTURE_SLACK_S = 2 * 86400
-
-
-def days_from_civil(year: int, month: int, day: int) -> int:
-    """Days from 1970-01-01 to a proleptic Gregorian date; out-of-range months and days roll over."""
-    year += (month - 1) // 12
-    month = (month - 1) % 12 + 1
-    year -= month <= 2
-    era = year // 400
-    yoe = year - era * 400
-    doy = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5
-    doe = yoe * 365 + yoe // 4 - yoe // 100 + doy
-    return era * 146097 + doe - 719468 + day - 1
 
 
 def utc_seconds(year: int, month: int, day: int, hour: int, minute: int, second: int) -> int:
