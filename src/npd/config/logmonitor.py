@@ -85,6 +85,13 @@ class LogMonitorConfig:
     tests: tuple[RuleTest, ...] = ()
 
     @property
+    def clears_with_time(self) -> bool:
+        """Whether time alone can change a condition: a ``resolve.after`` or ``flapDamping``."""
+        return any(rule.resolve is not None and rule.resolve.after for rule in self.rules) or any(
+            condition.flap_damping is not None for condition in self.conditions
+        )
+
+    @property
     def resolvers(self) -> tuple[LogRule, ...]:
         """The clearing rules generated from the rules' ``resolve.pattern`` (config order)."""
         return tuple(

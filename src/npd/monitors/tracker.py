@@ -77,6 +77,8 @@ class ProblemTracker:
         self._states = _initial_states(config, saved or [], now)
         self._counts: dict[int, deque[float]] = {}
         self._resolvers = {(rule.condition, rule.reason): rule for rule in config.rules if rule.resolve}
+        # Every match ticks first; most configs have nothing that time alone clears.
+        self._timed = config.clears_with_time
         # The source's trouble: since when it is unreadable, and why; and since when that is
         # reported (the conditions are Unknown).
         self._failing_since: float | None = None
@@ -178,10 +180,11 @@ class ProblemTracker:
     def tick(self, now: float) -> list[Report]:
         """Apply every change due by ``now``: quiet periods over, holds ended, a source unreadable."""
         reports: list[Report] = []
-        for state in self._states.values():
-            due = self._clear_due(state)
-            if due is not None and due <= now:
-                reports += self._clear(state, due, None)
+        if self._timed:
+            for state in self._states.values():
+                due = self._clear_due(state)
+                if due is not None and due <= now:
+                    reports += self._clear(state, due, None)
         at = self._unknown_due()
         if at is not None and at <= now:
             self._unknown_since = at
@@ -190,7 +193,8 @@ class ProblemTracker:
 
     def next_deadline(self) -> float | None:
         """When :meth:`tick` next has something to do, if ever (without new matches)."""
-        deadlines = [self._clear_due(state) for state in self._states.values()] + [self._unknown_due()]
+        deadlines = [self._clear_due(state) for state in self._states.values()] if self._timed else []
+        deadlines.append(self._unknown_due())
         return min((due for due in deadlines if due is not None), default=None)
 
     def _unknown_due(self) -> float | None:

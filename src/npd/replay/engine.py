@@ -111,9 +111,7 @@ class _Monitor:
         self.matcher = MonitorMatcher(config)
         self.tracker: ProblemTracker | None = None
         #: Whether time alone can change this monitor's conditions (else no deadlines to watch).
-        self.timed = any(rule.resolve is not None and rule.resolve.after for rule in config.rules) or any(
-            condition.flap_damping is not None for condition in config.conditions
-        )
+        self.timed = config.clears_with_time
         self._skip = config.skip_list if config.plugin is LogPlugin.FILELOG else ()
         # Routing depends only on (identifier, kernel), of which an input has few.
         self._routes: dict[tuple[str | None, bool], bool] = {}
