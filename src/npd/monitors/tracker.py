@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from npd.config.conditions import DefaultCondition
-from npd.config.lifecycle import Resolve
 from npd.config.logmonitor import LogMonitorConfig, LogRule
 from npd.monitors.matcher import Match
 from npd.problem import (
@@ -76,7 +75,6 @@ class ProblemTracker:
         self._config = config
         self._states = _initial_states(config, saved or [], now)
         self._counts: dict[int, deque[float]] = {}
-        self._resolvers = {(rule.condition, rule.reason): rule for rule in config.rules if rule.resolve}
         # Every match ticks first; most configs have nothing that time alone clears.
         self._timed = config.clears_with_time
         # The source's trouble: since when it is unreadable, and why; and since when that is
@@ -212,14 +210,10 @@ class ProblemTracker:
         damping = state.default.flap_damping
         if state.clear_held and damping is not None:
             return state.last_seen + damping.window
-        resolve = self._resolve_of(state)
+        resolve = state.holder.resolve if state.holder is not None else None
         if resolve is None or not resolve.after:
             return None
         return state.last_seen + resolve.after
-
-    def _resolve_of(self, state: _ConditionState) -> Resolve | None:
-        holder = state.holder or self._resolvers.get((state.current.type, state.current.reason))
-        return holder.resolve if holder is not None else None
 
     def _clear(self, state: _ConditionState, at: float, rule: LogRule | None) -> list[Report]:
         damping = state.default.flap_damping
