@@ -7,15 +7,12 @@ case says otherwise, one problem line gives exactly one report.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from npd.goregex import analyze
 from tests.catalog.harness import bundled, findings, reasons
 
 CONFIG = "kernel-monitor.json"
-NEGATIVE = Path(__file__).parent / "negative"
 DEADLOCK = "KernelDeadlock"
 
 # (message, the reason it must report); every one of these is a temporary event.
@@ -685,9 +682,3 @@ def test_the_only_condition_is_upstreams_kernel_deadlock() -> None:
     assert [(c.type, c.reason, c.message) for c in conditions] == [
         ("KernelDeadlock", "KernelHasNoDeadlock", "kernel has no deadlock")
     ]
-
-
-@pytest.mark.parametrize("corpus", sorted(NEGATIVE.glob("*.txt")), ids=lambda path: path.stem)
-def test_normal_lines_of_every_area_report_nothing(corpus: Path) -> None:
-    lines = [line for line in corpus.read_text().splitlines() if line.strip() and not line.startswith("#")]
-    assert findings(CONFIG, lines) == []

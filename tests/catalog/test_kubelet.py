@@ -9,15 +9,11 @@ remote_runtime.go, client-go certificate manager and component-helpers lease con
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
-from npd.monitors.logmonitor import rule_matcher
 from tests.catalog.harness import bundled, findings, reasons
 
 KUBELET = "kubelet-monitor.json"
-NEGATIVE = Path(__file__).parent / "negative"
 ERR = "E0301 10:00:00.123456    1234"
 INFO = "I0301 10:00:00.123456    1234"
 WARN = "W0301 10:00:00.123456    1234"
@@ -323,21 +319,3 @@ def test_kubelet_near_misses_stay_quiet(line: str) -> None:
 def test_every_rule_has_a_positive_case() -> None:
     covered = {reason for _, expected in CASES for reason in expected}
     assert {rule.reason for rule in bundled(KUBELET).rules} <= covered
-
-
-def test_kubelet_monitor_stays_on_the_single_line_fast_path() -> None:
-    loaded = bundled(KUBELET)
-    matcher = rule_matcher(loaded)
-    assert not matcher.needs_every_line
-    assert matcher.chunk_prefilter is not None
-
-
-def _lines(path: Path) -> list[str]:
-    return [line for line in path.read_text().splitlines() if line.strip() and not line.startswith("#")]
-
-
-# test_negative.py covers the configs the daemon bundles; this one runs before kubelet-monitor is
-# on that list.
-@pytest.mark.parametrize("corpus", sorted(NEGATIVE.glob("*.txt")), ids=lambda path: path.stem)
-def test_normal_lines_do_not_fire_kubelet_monitor(corpus: Path) -> None:
-    assert findings(KUBELET, _lines(corpus)) == []

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import pytest
 
-from npd.monitors.logmonitor import rule_matcher
 from tests.catalog.harness import bundled, findings, reasons
 
 DOCKER = "docker-monitor.json"
@@ -427,11 +426,3 @@ def test_overlay2_corruption_sets_the_upstream_condition() -> None:
 def test_every_rule_has_a_positive_case(config: str, cases: list[tuple[list[str], list[str]]]) -> None:
     covered = {reason for _, expected in cases for reason in expected}
     assert {rule.reason for rule in bundled(config).rules} <= covered
-
-
-@pytest.mark.parametrize("config", [DOCKER, CONTAINERD])
-def test_runtime_monitors_stay_on_the_single_line_fast_path(config: str) -> None:
-    loaded = bundled(config)
-    matcher = rule_matcher(loaded)
-    assert not matcher.needs_every_line
-    assert matcher.chunk_prefilter is not None

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import pytest
 
-from npd.monitors.logmonitor import rule_matcher
 from tests.catalog.harness import bundled, findings, reasons
 
 SYSTEMD = "systemd-monitor.json"
@@ -187,10 +186,3 @@ def test_every_rule_has_a_positive_case() -> None:
         reason for _, reason, _ in START_LIMIT_CASES
     }
     assert {rule.reason for rule in bundled(SYSTEMD).rules} <= covered
-
-
-def test_systemd_monitor_stays_on_the_single_line_fast_path() -> None:
-    loaded = bundled(SYSTEMD)
-    matcher = rule_matcher(loaded)
-    assert not matcher.needs_every_line
-    assert matcher.chunk_prefilter is not None
