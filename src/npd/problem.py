@@ -91,6 +91,8 @@ class ProblemDeclaration:
     source: str
     reasons: tuple[str, ...]
     gauges: tuple[tuple[str, str], ...]
+    #: The condition types the monitor owns (reported whatever ``metricsReporting`` says).
+    condition_types: tuple[str, ...] = ()
 
 
 _EARLIEST = datetime.min.replace(tzinfo=UTC)
@@ -170,3 +172,12 @@ def utc_from_timestamp(seconds: float) -> datetime:
         return datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         return _LATEST if seconds > 0 else _EARLIEST
+
+
+def truncate_utf8(text: str, limit: int, marker: str = "…") -> str:
+    """``text`` cut to at most ``limit`` UTF-8 bytes on a character boundary, ending in ``marker``."""
+    data = text.encode("utf-8", errors="replace")
+    if len(data) <= limit:
+        return text
+    room = max(0, limit - len(marker.encode("utf-8")))
+    return data[:room].decode("utf-8", errors="ignore") + marker

@@ -30,7 +30,7 @@ def run_daemon_command(program: str, argv: Sequence[str], *, tool: bool) -> int:
         if values["version"]:
             print(f"npd v{npd.__version__}")
             return EXIT_OK
-        options = build_options(values, tool=tool)
+        options = build_options(values, tool=tool, seen=seen)
     except FlagError as exc:
         if str(exc) == "help":
             sys.stderr.write(flags.usage())

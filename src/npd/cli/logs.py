@@ -21,3 +21,7 @@ def setup_logging(verbosity: int) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(logging.DEBUG if verbosity >= 4 else logging.INFO)
+    # The HTTP client logs every request at INFO: a line per Event and heartbeat. npd counts
+    # them in npd_kubernetes_requests_total instead; klog's --v=6 shows requests, so does this.
+    for name in ("httpx2", "httpcore2"):
+        logging.getLogger(name).setLevel(logging.DEBUG if verbosity >= 6 else logging.WARNING)

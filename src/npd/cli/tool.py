@@ -34,7 +34,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"npd v{npd.__version__}")
         sys.exit(EXIT_OK)
     if command == "run":
-        sys.exit(run_daemon_command("npd run", ["--enable-k8s-exporter=false", *rest], tool=True))
+        sys.exit(run_daemon_command("npd run", rest, tool=True))
     if command == "replay":
         from npd.cli.replay import main as replay  # noqa: PLC0415
 

@@ -7,6 +7,7 @@ import os
 import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import npd.config
 from npd.config.loader import MonitorKind, load_log_monitor_file, load_monitor_config
@@ -29,6 +30,9 @@ from npd.sources.filelog import FileLogSource
 from npd.sources.kmsg import KmsgSource
 from npd.sources.starttime import start_time
 from npd.state import StateStore
+
+if TYPE_CHECKING:
+    from npd.exporters.kubernetes.exporter import KubernetesExporter
 
 log = logging.getLogger(__name__)
 
@@ -90,12 +94,6 @@ def monitor_name(path: str, options: Options) -> str:
 
 def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     """Load and validate every config, then wire the pipeline. Raises ConfigError or StartupError."""
-    if options.enable_k8s_exporter:
-        raise StartupError(
-            "the Kubernetes exporter is not available in this version of npd. To run standalone, "
-            "add --enable-k8s-exporter=false (problems are then served on /conditions and /metrics), "
-            "or use `npd run`, which prints them as well"
-        )
     if options.stackdriver_config:
         warn(
             f"--exporter.stackdriver={options.stackdriver_config}: the Stackdriver exporter is not supported"
@@ -122,6 +120,9 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     exporters: list[Exporter] = [table, prometheus]
     if options.problem_output != "none":
         exporters.append(StdoutExporter(json_lines=options.problem_output == "json"))
+    kubernetes = kubernetes_exporter(options) if options.enable_k8s_exporter else None
+    if kubernetes is not None:
+        exporters.append(kubernetes)
     detector = ProblemDetector(exporters, state)
     daemon = Daemon(monitors=[], detector=detector, state=state, exporters=exporters, servers=[])
     for config in log_configs:
@@ -142,6 +143,8 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
 
     registry = Registry()
     registry.register(prometheus.metrics.collect)
+    if kubernetes is not None:
+        registry.register(kubernetes.collect)
     registry.register(source_collector(daemon.sources))
     registry.register(detector.collect)
     registry.register(state_collector(state))
@@ -149,6 +152,38 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     registry.register(collect_process)
     daemon.servers = _servers(options, daemon, table, registry)
     return daemon
+
+
+def kubernetes_exporter(options: Options) -> KubernetesExporter:
+    """The Kubernetes exporter the flags ask for; raises StartupError when it cannot be configured."""
+    # Imported on use: the API client costs ~20 MiB that a standalone npd does not need.
+    from npd.exporters.kubernetes.api import NodeApi, load_config  # noqa: PLC0415
+    from npd.exporters.kubernetes.exporter import ExportSettings, KubernetesExporter  # noqa: PLC0415
+    from npd.exporters.kubernetes.settings import (  # noqa: PLC0415
+        KubeSettingsError,
+        choose_connection,
+        node_name,
+    )
+
+    kube = options.kube
+    try:
+        connection = choose_connection(kube.kubeconfig, kube.apiserver_override)
+        config = load_config(connection)
+    except KubeSettingsError as exc:
+        raise StartupError(
+            f"Kubernetes exporter: {exc} (to run without a cluster: --enable-k8s-exporter=false)"
+        ) from None
+    settings = ExportSettings(
+        node=node_name(options.hostname_override),
+        event_namespace=kube.event_namespace,
+        write_events=kube.write_events,
+        update_conditions=kube.update_conditions,
+        heartbeat=kube.heartbeat_period,
+        wait_timeout=kube.wait_timeout,
+        wait_interval=kube.wait_interval,
+    )
+    log.info("Kubernetes exporter: node %s via %s", settings.node, connection.describe())
+    return KubernetesExporter(NodeApi(config, qps=kube.qps, burst=kube.burst), settings)
 
 
 def _servers(options: Options, daemon: Daemon, table: ConditionTable, registry: Registry) -> list[HttpServer]:

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from npd.cli.flags import Flag, FlagError, FlagSet, Kind
+from npd.exporters.kubernetes.settings import in_cluster
 
 DEFAULT_STATE_DIR = "/var/lib/npd"
+
+
+@dataclass(frozen=True, slots=True)
+class KubeOptions:
+    """The Kubernetes exporter's flags (upstream's, plus ``--kubeconfig``)."""
+
+    kubeconfig: str = ""
+    apiserver_override: str = ""
+    event_namespace: str = ""
+    write_events: bool = True
+    update_conditions: bool = True
+    heartbeat_period: float = 300.0
+    qps: float = 500.0
+    burst: int = 500
+    wait_timeout: float = 300.0
+    wait_interval: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +48,7 @@ class Options:
     #: Run npd's bundled configs (``npd run`` without any monitor flag).
     bundled_defaults: bool = False
     stackdriver_config: str = ""
+    kube: KubeOptions = field(default_factory=KubeOptions)
 
 
 def _upstream_flags(flags: FlagSet) -> None:
@@ -149,6 +168,14 @@ def daemon_flags(program: str, *, tool: bool) -> FlagSet:
             "Directory where source positions and conditions survive restarts (npd). Empty disables.",
         )
     )
+    flags.add(
+        Flag(
+            "kubeconfig",
+            Kind.STRING,
+            "",
+            "Path to a kubeconfig file for the Kubernetes exporter (npd); default: in-cluster config.",
+        )
+    )
     if tool:
         flags.add(
             Flag(
@@ -162,8 +189,13 @@ def daemon_flags(program: str, *, tool: bool) -> FlagSet:
     return flags
 
 
-def build_options(values: dict[str, Any], *, tool: bool) -> Options:
-    """Turn parsed flag values into :class:`Options`, applying upstream's rules for deprecated flags."""
+def build_options(values: dict[str, Any], *, tool: bool, seen: Sequence[str] = ()) -> Options:
+    """Turn parsed flag values into :class:`Options`, applying upstream's rules for deprecated flags.
+
+    ``seen`` names the flags given. ``npd run`` exports to Kubernetes when told to, or else
+    when it has somewhere to export: a kubeconfig, an API server override, or a pod's service
+    account; ``node-problem-detector`` keeps upstream's default (on).
+    """
     log_monitors = list(values["config_system_log_monitor"])
     plugin_monitors = list(values["config_custom_plugin_monitor"])
     for old, new, target in (
@@ -182,11 +214,29 @@ def build_options(values: dict[str, Any], *, tool: bool) -> Options:
             raise FlagError(f"{flag}={values[key]}: a port must be between 0 and 65535")
     stats_monitors = list(values["config_system_stats_monitor"])
     configured = bool(log_monitors or plugin_monitors or stats_monitors)
+    enable_k8s = values["enable_k8s_exporter"]
+    if tool and "enable-k8s-exporter" not in seen:
+        enable_k8s = bool(values["kubeconfig"] or values["apiserver_override"] or in_cluster())
+    for flag, key in (("--kube-api-qps", "kube_api_qps"), ("--kube-api-burst", "kube_api_burst")):
+        if values[key] < 0:
+            raise FlagError(f"{flag}={values[key]}: must not be negative")
+    kube = KubeOptions(
+        kubeconfig=values["kubeconfig"],
+        apiserver_override=values["apiserver_override"],
+        event_namespace=values["event_namespace"],
+        write_events=values["k8s_exporter_write_events"],
+        update_conditions=values["k8s_exporter_update_node_conditions"],
+        heartbeat_period=values["k8s_exporter_heartbeat_period"],
+        qps=values["kube_api_qps"],
+        burst=values["kube_api_burst"],
+        wait_timeout=values["apiserver_wait_timeout"],
+        wait_interval=values["apiserver_wait_interval"],
+    )
     return Options(
         system_log_monitors=tuple(_dedupe(log_monitors)),
         custom_plugin_monitors=tuple(_dedupe(plugin_monitors)),
         system_stats_monitors=tuple(_dedupe(stats_monitors)),
-        enable_k8s_exporter=values["enable_k8s_exporter"],
+        enable_k8s_exporter=enable_k8s,
         hostname_override=values["hostname_override"],
         address=values["address"],
         port=values["port"],
@@ -197,6 +247,7 @@ def build_options(values: dict[str, Any], *, tool: bool) -> Options:
         problem_output=values.get("log_format", "none") if tool else "none",
         bundled_defaults=tool and not configured,
         stackdriver_config=values["exporter_stackdriver"],
+        kube=kube,
     )
 
 

@@ -11,9 +11,11 @@ import asyncio
 import contextlib
 import logging
 import signal
+from typing import Any
 
 from npd.daemon.build import Daemon
 from npd.monitors.base import Monitor
+from npd.problem import Condition
 
 log = logging.getLogger(__name__)
 
@@ -35,10 +37,19 @@ async def serve(daemon: Daemon, *, stop: asyncio.Event | None = None) -> int:
         await _close_servers(daemon)
         return 1
     try:
+        restored = await _start_exporters(daemon, stop)
+        if restored is None:
+            return 0  # stopped while waiting for the API server
+        for monitor in daemon.monitors:
+            monitor.adopt(restored)
         async with asyncio.TaskGroup() as group:
             background = [
                 group.create_task(daemon.detector.run(), name="detector"),
                 group.create_task(daemon.state.run(), name="state"),
+            ]
+            background += [
+                group.create_task(exporter.run(), name=f"exporter-{exporter.name}-background")
+                for exporter in daemon.exporters
             ]
             monitors = [
                 group.create_task(_supervise(daemon, m), name=f"monitor-{m.name}") for m in daemon.monitors
@@ -67,6 +78,25 @@ async def serve(daemon: Daemon, *, stop: asyncio.Event | None = None) -> int:
         for exporter in daemon.exporters:
             await exporter.aclose()
     return 0
+
+
+async def _start_exporters(daemon: Daemon, stop: asyncio.Event) -> list[Condition] | None:
+    """Let every exporter connect (the Kubernetes one waits for the API server, as upstream does).
+
+    Returns the conditions they restored, or ``None`` when ``stop`` came first.
+    """
+    starting = asyncio.ensure_future(asyncio.gather(*(exporter.start() for exporter in daemon.exporters)))
+    stopping: asyncio.Future[Any] = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for future in (starting, stopping):
+            if not future.done():
+                future.cancel()
+        await asyncio.gather(starting, stopping, return_exceptions=True)
+    if stop.is_set() or starting.cancelled():
+        return None
+    return [condition for conditions in starting.result() for condition in conditions]
 
 
 async def _supervise(daemon: Daemon, monitor: Monitor) -> None:

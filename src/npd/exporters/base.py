@@ -5,7 +5,7 @@ from __future__ import annotations
 import abc
 from collections.abc import Sequence
 
-from npd.problem import ProblemDeclaration, Status
+from npd.problem import Condition, ProblemDeclaration, Status
 
 
 class Exporter(abc.ABC):
@@ -19,6 +19,17 @@ class Exporter(abc.ABC):
 
     def declare(self, declarations: Sequence[ProblemDeclaration]) -> None:  # noqa: B027 - optional hook
         """Learn every problem the monitors can report, before the first report."""
+
+    async def start(self) -> Sequence[Condition]:
+        """Connect, before the monitors start; returns conditions kept from an earlier run.
+
+        The daemon hands them to the monitors (see :meth:`npd.monitors.base.Monitor.adopt`), so
+        a restart without local state does not report a broken node as healthy.
+        """
+        return ()
+
+    async def run(self) -> None:  # noqa: B027 - optional hook
+        """Background work (heartbeats, retries) for as long as the daemon runs; cancelled at the end."""
 
     @abc.abstractmethod
     async def export(self, statuses: Sequence[Status]) -> None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Sequence
 from typing import Any, Protocol
 
-from npd.problem import ProblemDeclaration, Status
+from npd.problem import Condition, ProblemDeclaration, Status
 
 
 class StatusSink(Protocol):
@@ -25,6 +26,9 @@ class Monitor(abc.ABC):
     name: str
     #: The problems it can report, published as zeros before any occurs.
     declaration: ProblemDeclaration
+
+    def adopt(self, conditions: Sequence[Condition]) -> None:  # noqa: B027 - optional hook
+        """Before :meth:`run`: take up the state of its condition types kept elsewhere (the Node)."""
 
     @abc.abstractmethod
     async def run(self, sink: StatusSink) -> None:

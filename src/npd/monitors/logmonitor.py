@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from npd.config.logmonitor import LogMonitorConfig, LogRule
@@ -51,6 +51,9 @@ class SystemLogMonitor(Monitor):
     def conditions(self) -> tuple[Condition, ...]:
         """The current state of the conditions this monitor owns."""
         return self._tracker.conditions
+
+    def adopt(self, conditions: Sequence[Condition]) -> None:
+        self._tracker.adopt(conditions, self._clock())
 
     async def run(self, sink: StatusSink) -> None:
         self._last_seq = sink.publish(self._status(()))
@@ -126,11 +129,13 @@ def rule_matcher(config: LogMonitorConfig) -> RuleMatcher:
 
 def declaration(config: LogMonitorConfig) -> ProblemDeclaration:
     """The problems a config can report, for exporters to publish as zeros up front."""
+    types = tuple(condition.type for condition in config.conditions)
     if not config.metrics_reporting:
-        return ProblemDeclaration(source=config.source, reasons=(), gauges=())
+        return ProblemDeclaration(source=config.source, reasons=(), gauges=(), condition_types=types)
     permanent: list[LogRule] = [rule for rule in config.rules if rule.type is RuleType.PERMANENT]
     return ProblemDeclaration(
         source=config.source,
         reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules)),
         gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
+        condition_types=types,
     )

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +74,9 @@ class ProblemTracker:
 
     def __init__(self, config: LogMonitorConfig, saved: list[dict[str, Any]] | None, now: float) -> None:
         self._config = config
-        self._states = _initial_states(config, saved or [], now)
+        self._states = _initial_states(config, now)
+        #: Types whose state came from the state directory rather than the defaults.
+        self._restored = _restore(config, self._states, saved or [], now)
         self._counts: dict[int, deque[float]] = {}
         # Every match ticks first; most configs have nothing that time alone clears.
         self._timed = config.clears_with_time
@@ -89,6 +92,26 @@ class ProblemTracker:
         if self._unknown_since is not None:
             return tuple(self._unknown_condition(state) for state in self._states.values())
         return tuple(state.current for state in self._states.values())
+
+    def adopt(self, conditions: Sequence[Condition], now: float) -> None:
+        """Take up conditions kept elsewhere (the Node) for types the state directory did not restore.
+
+        A restart without saved state must not report a node healthy that was reported broken:
+        a True condition stays True (its rule's ``resolve`` still clears it) until the monitor
+        sees otherwise. Unknown is never adopted; it is re-derived from the source.
+        """
+        items = [
+            {
+                "type": condition.type,
+                "status": condition.status.value,
+                "transition": condition.transition.timestamp(),
+                "reason": condition.reason,
+                "message": condition.message,
+            }
+            for condition in conditions
+            if condition.type not in self._restored
+        ]
+        self._restored |= _restore(self._config, self._states, items, now)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The underlying condition states, for the state directory."""
@@ -311,11 +334,9 @@ def _change_event(condition: Condition, status: ConditionStatus) -> Event:
     )
 
 
-def _initial_states(
-    config: LogMonitorConfig, saved: list[dict[str, Any]], now: float
-) -> dict[str, _ConditionState]:
-    """Default conditions (False, transition now), overlaid with the saved state of the same types."""
-    states = {
+def _initial_states(config: LogMonitorConfig, now: float) -> dict[str, _ConditionState]:
+    """Default conditions: False, transition now."""
+    return {
         default.type: _ConditionState(
             default=default,
             current=Condition(
@@ -328,6 +349,13 @@ def _initial_states(
         )
         for default in config.conditions
     }
+
+
+def _restore(
+    config: LogMonitorConfig, states: dict[str, _ConditionState], saved: list[dict[str, Any]], now: float
+) -> set[str]:
+    """Overlay saved conditions on ``states``; returns the types restored."""
+    restored_types: set[str] = set()
     holders = {
         (rule.condition, rule.reason): rule for rule in config.rules if rule.type is RuleType.PERMANENT
     }
@@ -348,7 +376,8 @@ def _initial_states(
         if state is None or restored.status is ConditionStatus.UNKNOWN:
             continue
         state.current = restored
+        restored_types.add(restored.type)
         if restored.status is ConditionStatus.TRUE:
             state.holder = holders.get((restored.type, restored.reason))
             state.last_seen = last_seen
-    return states
+    return restored_types

@@ -1,0 +1,1 @@
+"""The Kubernetes exporter: NodeConditions and Events through the API server (lightkube)."""

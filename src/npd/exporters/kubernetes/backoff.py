@@ -1,0 +1,45 @@
+"""Exponential backoff with jitter for API writes that failed in a way worth retrying."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+
+#: First retry after about this long.
+INITIAL_S = 0.25
+#: Never wait longer than this between tries (unless the server's ``Retry-After`` says so):
+#: after an outage the state must converge within seconds, not after a long sleep.
+CAP_S = 4.0
+
+
+class Backoff:
+    """Delays of ``initial·2ⁿ`` capped at ``cap``, each stretched by up to ``jitter`` at random.
+
+    The jitter keeps thousands of nodes that lost the API server together from returning in
+    lockstep. A server's ``Retry-After`` is a floor: never retry sooner than it asked.
+    """
+
+    def __init__(
+        self,
+        *,
+        initial: float = INITIAL_S,
+        cap: float = CAP_S,
+        jitter: float = 0.5,
+        rand: Callable[[], float] = random.random,
+    ) -> None:
+        self._initial = initial
+        self._cap = cap
+        self._jitter = jitter
+        self._rand = rand
+        self.failures = 0
+
+    def next_delay(self, retry_after: float | None = None) -> float:
+        """The wait before the next try, counting one more failure."""
+        base = min(self._cap, self._initial * 2.0 ** min(self.failures, 32))
+        self.failures += 1
+        delay = base * (1 + self._jitter * self._rand())
+        return max(delay, retry_after or 0.0)
+
+    def reset(self) -> None:
+        """A try succeeded: the next failure starts from the initial delay again."""
+        self.failures = 0
