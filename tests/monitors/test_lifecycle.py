@@ -17,7 +17,7 @@ from npd.config.loader import load_log_monitor_file
 from npd.config.logmonitor import LogMonitorConfig
 from npd.monitors.logmonitor import rule_matcher
 from npd.monitors.tracker import UNREADABLE_REASON, ProblemTracker, Report
-from npd.problem import ConditionStatus, Severity
+from npd.problem import Condition, ConditionStatus, Severity, utc_from_timestamp
 from npd.sources.base import LogRecord, RecordBatch
 
 T0 = 1_700_000_000.0
@@ -324,3 +324,46 @@ def test_state_survives_a_restart_with_the_quiet_period_running(tmp_path: Path) 
     restarted = ProblemTracker(loaded, driver.tracker.snapshot(), T0 + 5 * MINUTE)
     assert restarted.next_deadline() == T0 + 30 * MINUTE
     assert changes(restarted.tick(T0 + 30 * MINUTE)) == [(ConditionStatus.FALSE, "KernelHasNoDeadlock")]
+
+
+# -- conditions adopted from the Node -----------------------------------------------------------
+
+
+def node_condition(status: ConditionStatus, reason: str, at: float) -> Condition:
+    return Condition("KernelDeadlock", status, utc_from_timestamp(at), reason, "from the node")
+
+
+def test_an_adopted_true_condition_stays_true_until_its_rule_resolves_it(tmp_path: Path) -> None:
+    driver = Driver(config(tmp_path, [docker_hung(resolve={"pattern": r"docker recovered.*"})]))
+    driver.tracker.adopt([node_condition(ConditionStatus.TRUE, "DockerHung", T0 - 3600)], T0)
+    assert driver.status() == (ConditionStatus.TRUE, "DockerHung")
+    [condition] = driver.tracker.conditions
+    assert condition.transition.timestamp() == T0 - 3600  # the Node's transition is kept
+    assert driver.tick(86400) == []
+    assert changes(driver.line(10, "docker recovered")) == [(ConditionStatus.FALSE, "KernelHasNoDeadlock")]
+
+
+def test_the_state_directory_wins_over_the_node(tmp_path: Path) -> None:
+    loaded = config(tmp_path, [docker_hung()])
+    saved = [
+        {"type": "KernelDeadlock", "status": "False", "transition": T0 - 60, "reason": "KernelHasNoDeadlock"}
+        | {"message": "kernel has no deadlock"}
+    ]
+    tracker = ProblemTracker(loaded, saved, T0)
+    tracker.adopt([node_condition(ConditionStatus.TRUE, "DockerHung", T0 - 3600)], T0)
+    assert [(c.status, c.reason) for c in tracker.conditions] == [
+        (ConditionStatus.FALSE, "KernelHasNoDeadlock")
+    ]
+
+
+def test_unknown_and_foreign_conditions_are_not_adopted(tmp_path: Path) -> None:
+    driver = Driver(config(tmp_path, [docker_hung()]))
+    driver.tracker.adopt(
+        [
+            node_condition(ConditionStatus.UNKNOWN, UNREADABLE_REASON, T0 - 60),
+            Condition("Ready", ConditionStatus.TRUE, utc_from_timestamp(T0), "KubeletReady", "ok"),
+        ],
+        T0,
+    )
+    assert [c.type for c in driver.tracker.conditions] == ["KernelDeadlock"]
+    assert driver.status() == (ConditionStatus.FALSE, "KernelHasNoDeadlock")
