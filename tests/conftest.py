@@ -9,6 +9,9 @@ import pytest
 
 from tests.support.journal import JournalFileWriter, PrivateJournald, journal_remote_available
 
+# One real kube-apiserver for the whole run (tests/support/kube.py), shared by every directory.
+from tests.support.kube import control_plane, kube_node, restartable_control_plane  # noqa: F401
+
 
 @pytest.fixture
 def journal_dir(tmp_path: Path) -> Path:
