@@ -180,7 +180,8 @@ class NodeApi:
         """``npd_kubernetes_requests_total{verb,resource,code}``."""
         family = MetricFamily(
             "npd_kubernetes_requests_total",
-            "Requests to the Kubernetes API server, by verb, resource and HTTP status (error: none).",
+            "Requests to the Kubernetes API server, by verb, resource and outcome "
+            '(code "200": succeeded; a refusal\'s HTTP status; "error": no response).',
             "counter",
         )
         for (verb, resource, code), count in sorted(self.requests.items()):

@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 #: First retry after about this long.
 INITIAL_S = 0.25
-#: Never wait longer than this between tries (unless the server's ``Retry-After`` says so):
-#: after an outage the state must converge within seconds, not after a long sleep.
+#: The longest base delay (jitter adds up to half of it; a server's ``Retry-After`` may ask for
+#: more): after an outage the state must converge within seconds, not after a long sleep.
 CAP_S = 4.0
 
 

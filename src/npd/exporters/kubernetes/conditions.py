@@ -184,6 +184,10 @@ class ConditionSync:
             self._failed(self._backoff.next_delay(exc.retry_after), str(exc))
             return
         except ApiRejected as exc:
+            if exc.code == 404:
+                # The Node was deleted (and may come back as a new object): read its uid and
+                # annotation afresh before writing to it again.
+                self._annotation = None
             self._failed(max(REJECTED_RETRY_S, self._backoff.next_delay()), str(exc))
             return
         if self.failures and self._backoff.failures:

@@ -107,7 +107,7 @@ class KubernetesExporter(Exporter):
                 self._conditions.update(status.conditions)
             await asyncio.sleep(0)  # let the condition patch go out before the events
         if self._settings.write_events:
-            self._correlator.uid = self._correlator.uid or self._conditions.node_uid
+            self._correlator.uid = self._conditions.node_uid or self._correlator.uid
             for status in statuses:
                 for event in status.events:
                     await self._events.write(status.source, event)

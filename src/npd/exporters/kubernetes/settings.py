@@ -93,7 +93,7 @@ def override_connection(uri: str, account_dir: str = SERVICE_ACCOUNT_DIR) -> Con
       service account's token.
     """
     parsed = urllib.parse.urlsplit(uri)
-    query = urllib.parse.parse_qs(parsed.query)
+    query = urllib.parse.parse_qs(parsed.query, keep_blank_values=True)
     server = f"{parsed.scheme}://{parsed.netloc}" if parsed.scheme and parsed.netloc else ""
     insecure = _flag(query, "insecure", False, uri)
     use_service_account = _flag(query, "useServiceAccount", False, uri)
@@ -112,7 +112,8 @@ def override_connection(uri: str, account_dir: str = SERVICE_ACCOUNT_DIR) -> Con
     if auth:
         if not os.path.isfile(auth):
             raise KubeSettingsError(f"--apiserver-override={uri}: auth: no such kubeconfig file: {auth}")
-        return Connection(kubeconfig=auth, insecure=insecure, token_file=token_file)
+        # As upstream: the kubeconfig decides about TLS; ``insecure`` applies to a bare server.
+        return Connection(kubeconfig=auth, token_file=token_file)
     if not server:
         raise KubeSettingsError(f"--apiserver-override={uri}: invalid kubernetes master url specified")
     return Connection(server=server, insecure=insecure, token_file=token_file)
