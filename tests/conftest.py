@@ -11,6 +11,7 @@ from tests.support.journal import JournalFileWriter, PrivateJournald, journal_re
 
 # One real kube-apiserver for the whole run (tests/support/kube.py), shared by every directory.
 from tests.support.kube import control_plane, kube_node, restartable_control_plane  # noqa: F401
+from tests.support.kubewatch import npd_rbac  # noqa: F401
 
 
 @pytest.fixture

@@ -55,6 +55,7 @@ class ProblemDetector:
         """Queue ``status`` for every exporter; returns its sequence number."""
         self._seq += 1
         for outlet in self._outlets:
+            outlet.exporter.observe(status)
             outlet.queue.append((self._seq, status))
             if len(outlet.queue) > self._queue_limit:
                 outlet.queue.popleft()

@@ -31,6 +31,13 @@ class Exporter(abc.ABC):
     async def run(self) -> None:  # noqa: B027 - optional hook
         """Background work (heartbeats, retries) for as long as the daemon runs; cancelled at the end."""
 
+    def observe(self, status: Status) -> None:  # noqa: B027 - optional hook
+        """See a report the moment it is published, before it waits in the exporter's queue.
+
+        For state where only the latest value matters (the Kubernetes exporter's conditions),
+        so that it never waits behind slow writes of earlier reports. Must not block.
+        """
+
     @abc.abstractmethod
     async def export(self, statuses: Sequence[Status]) -> None:
         """Publish reports, in order; returns once they are published (or given up on)."""

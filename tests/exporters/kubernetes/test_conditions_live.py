@@ -11,10 +11,8 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import pytest
 from lightkube.resources.core_v1 import Node, NodeStatus
 
-from npd.exporters.kubernetes import conditions as conditions_module
 from npd.exporters.kubernetes.api import NodeApi, load_config
 from npd.exporters.kubernetes.conditions import OWNED_ANNOTATION, ConditionSync, restorable
 from npd.exporters.kubernetes.settings import Connection
@@ -399,15 +397,7 @@ def test_long_message_is_cut_to_1024_bytes(control_plane: ControlPlane, kube_nod
     assert stored == "x" + "é" * 510 + "…"
 
 
-@pytest.fixture
-def fast_rejected_retry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Retry refused patches after 0.1 s instead of 10 s, so a re-created Node is found quickly."""
-    monkeypatch.setattr(conditions_module, "REJECTED_RETRY_S", 0.1)
-
-
-def test_sync_recovers_after_the_node_is_recreated(
-    control_plane: ControlPlane, kube_node: str, fast_rejected_retry: None
-) -> None:
+def test_sync_recovers_after_the_node_is_recreated(control_plane: ControlPlane, kube_node: str) -> None:
     async def scenario() -> ConditionSync:
         api = node_api(control_plane.admin_kubeconfig)
         sync = ConditionSync(api, kube_node, heartbeat=3600.0)
@@ -454,9 +444,7 @@ async def _recreate(plane: ControlPlane, node: str) -> ConditionSync:
     return sync
 
 
-def test_recreated_node_gets_the_ownership_annotation(
-    control_plane: ControlPlane, kube_node: str, fast_rejected_retry: None
-) -> None:
+def test_recreated_node_gets_the_ownership_annotation(control_plane: ControlPlane, kube_node: str) -> None:
     """A Node deleted and registered again is a new object: the patch that puts npd's conditions
     on it must record what npd owns there too, or a later config change cannot remove them."""
     asyncio.run(_recreate(control_plane, kube_node))
@@ -465,9 +453,7 @@ def test_recreated_node_gets_the_ownership_annotation(
     )
 
 
-def test_recreated_node_uid_is_learnt(
-    control_plane: ControlPlane, kube_node: str, fast_rejected_retry: None
-) -> None:
+def test_recreated_node_uid_is_learnt(control_plane: ControlPlane, kube_node: str) -> None:
     """Events name the Node by uid (kubectl describe selects them by it): after the Node is
     re-created, the uid npd knows must be the new Node's."""
     old_uid = control_plane.admin().get(Node, kube_node).metadata.uid  # type: ignore[union-attr]

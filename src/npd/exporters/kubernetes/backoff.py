@@ -7,6 +7,11 @@ from collections.abc import Callable
 
 #: First retry after about this long.
 INITIAL_S = 0.25
+#: The longest base delay between tries the server refused (401/403 until RBAC is in effect, which
+#: also happens for a moment after an API server restarts; 404 while a Node is re-registered):
+#: patient, since thousands of misconfigured nodes must not hammer the server, yet quick to
+#: notice the fix.
+REFUSED_CAP_S = 30.0
 #: The longest base delay (jitter adds up to half of it; a server's ``Retry-After`` may ask for
 #: more): after an outage the state must converge within seconds, not after a long sleep.
 CAP_S = 4.0
@@ -33,9 +38,9 @@ class Backoff:
         self._rand = rand
         self.failures = 0
 
-    def next_delay(self, retry_after: float | None = None) -> float:
-        """The wait before the next try, counting one more failure."""
-        base = min(self._cap, self._initial * 2.0 ** min(self.failures, 32))
+    def next_delay(self, retry_after: float | None = None, *, cap: float | None = None) -> float:
+        """The wait before the next try, counting one more failure (``cap`` overrides the cap)."""
+        base = min(self._cap if cap is None else cap, self._initial * 2.0 ** min(self.failures, 32))
         self.failures += 1
         delay = base * (1 + self._jitter * self._rand())
         return max(delay, retry_after or 0.0)

@@ -23,7 +23,7 @@ from typing import Any
 from lightkube.resources.core_v1 import Node
 
 from npd.exporters.kubernetes.api import ApiRejected, ApiUnavailable, NodeApi
-from npd.exporters.kubernetes.backoff import Backoff
+from npd.exporters.kubernetes.backoff import REFUSED_CAP_S, Backoff
 from npd.metrics.model import MetricFamily
 from npd.problem import Condition, ConditionStatus, truncate_utf8
 
@@ -33,9 +33,6 @@ OWNED_ANNOTATION = "npd.dev/owned-conditions"
 #: Condition messages are cut to this many bytes: the Node object is watched by every kubelet,
 #: controller and scheduler, so a 64 KiB log line must not be copied into it.
 MAX_CONDITION_MESSAGE = 1024
-#: After the server refused a patch (403 before RBAC is fixed, 404 while the Node is
-#: re-registered), try again at this pace rather than the fast outage backoff.
-REJECTED_RETRY_S = 10.0
 
 
 def k8s_time(moment: datetime) -> str:
@@ -188,7 +185,7 @@ class ConditionSync:
                 # The Node was deleted (and may come back as a new object): read its uid and
                 # annotation afresh before writing to it again.
                 self._annotation = None
-            self._failed(max(REJECTED_RETRY_S, self._backoff.next_delay()), str(exc))
+            self._failed(self._backoff.next_delay(cap=REFUSED_CAP_S), str(exc))
             return
         if self.failures and self._backoff.failures:
             log.info("node conditions of %s are in sync again", self._node)

@@ -28,7 +28,7 @@ from datetime import datetime
 from typing import Any
 
 from npd.exporters.kubernetes.api import ApiRejected, ApiUnavailable, NodeApi
-from npd.exporters.kubernetes.backoff import Backoff
+from npd.exporters.kubernetes.backoff import REFUSED_CAP_S, Backoff
 from npd.exporters.kubernetes.conditions import k8s_time
 from npd.metrics.model import MetricFamily
 from npd.problem import Event, Severity, truncate_utf8
@@ -241,10 +241,17 @@ class EventWriter:
                     log.warning("cannot write events (will retry until the API server is back): %s", exc)
                 await asyncio.sleep(delay)
             except ApiRejected as exc:
-                self._count("rejected")
-                self._correlator.forget(decision)
-                log.error("the API server refused event %s/%s: %s", source, event.reason, exc)
-                return
+                if exc.code not in (401, 403):
+                    self._count("rejected")
+                    self._correlator.forget(decision)
+                    log.error("the API server refused event %s/%s: %s", source, event.reason, exc)
+                    return
+                # Not allowed (yet): RBAC that is being fixed, or an API server that has just
+                # restarted and refuses until its authorizer's caches sync. Keep the event.
+                delay = self._backoff.next_delay(cap=REFUSED_CAP_S)
+                if self._backoff.failures == 1:
+                    log.warning("not allowed to write events (will retry): %s", exc)
+                await asyncio.sleep(delay)
 
     async def _send(self, decision: Decision, source: str, event: Event) -> None:
         if decision.create:

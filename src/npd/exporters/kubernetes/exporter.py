@@ -100,17 +100,19 @@ class KubernetesExporter(Exporter):
         if self._settings.update_conditions:
             await self._conditions.run()
 
-    async def export(self, statuses: Sequence[Status]) -> None:
-        # Conditions first and all at once: the latest state wins, and never waits behind events.
+    def observe(self, status: Status) -> None:
+        # Conditions go to the Node as soon as they are reported, never behind event writes
+        # that wait out an outage: only the latest state matters for them.
         if self._settings.update_conditions:
-            for status in statuses:
-                self._conditions.update(status.conditions)
-            await asyncio.sleep(0)  # let the condition patch go out before the events
-        if self._settings.write_events:
-            self._correlator.uid = self._conditions.node_uid or self._correlator.uid
-            for status in statuses:
-                for event in status.events:
-                    await self._events.write(status.source, event)
+            self._conditions.update(status.conditions)
+
+    async def export(self, statuses: Sequence[Status]) -> None:
+        if not self._settings.write_events:
+            return
+        self._correlator.uid = self._conditions.node_uid or self._correlator.uid
+        for status in statuses:
+            for event in status.events:
+                await self._events.write(status.source, event)
 
     def collect(self) -> list[MetricFamily]:
         """The exporter's metrics: requests, condition patches, events."""
