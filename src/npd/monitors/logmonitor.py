@@ -9,11 +9,11 @@ the source's health.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from npd.aio import wait_event
 from npd.config.logmonitor import LogMonitorConfig, LogRule
 from npd.monitors.base import Monitor, StatusSink
 from npd.monitors.matcher import RuleMatcher
@@ -86,8 +86,7 @@ class SystemLogMonitor(Monitor):
                 sink.checkpoint(self.name, self._last_seq, self.snapshot(self._position))
             deadline = self._tracker.next_deadline()
             timeout = None if deadline is None else max(0.0, deadline - self._clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
 
     def observe(self, now: float) -> list[Report]:
         """Take in the source's health and the time ``now``; the reports that causes.

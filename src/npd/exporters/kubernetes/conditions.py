@@ -13,7 +13,6 @@ are deleted; types npd never listed are never touched, even if they look like np
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -22,6 +21,7 @@ from typing import Any
 
 from lightkube.resources.core_v1 import Node
 
+from npd.aio import wait_event
 from npd.exporters.kubernetes.api import ApiRejected, ApiUnavailable, NodeApi
 from npd.exporters.kubernetes.backoff import REFUSED_CAP_S, Backoff
 from npd.metrics.model import MetricFamily
@@ -139,8 +139,7 @@ class ConditionSync:
                 await self._sync()
                 continue
             timeout = max(0.0, heartbeat_due - now) if self._desired else None
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+            await wait_event(self._wake, timeout)
 
     def _wanted_annotation(self) -> str:
         return ",".join(sorted(self._declared))
