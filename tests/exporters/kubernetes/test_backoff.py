@@ -174,3 +174,15 @@ def test_bucket_waits_on_the_clock_with_real_time() -> None:
         await asyncio.wait_for(waiting, 5.0)
 
     asyncio.run(scenario())
+
+
+def test_a_different_kind_of_failure_starts_its_own_sequence() -> None:
+    backoff = Backoff(initial=0.25, cap=4.0, jitter=0.0)
+    for _ in range(10):
+        backoff.next_delay()  # a long outage: at the cap
+    assert backoff.next_delay() == 4.0
+    # The restarted server refuses for a moment: retried soon, not after 30 s.
+    assert backoff.next_delay(cap=30.0) == 0.25
+    assert backoff.next_delay(cap=30.0) == 0.5
+    # And back to the outage kind: from the start again.
+    assert backoff.next_delay() == 0.25

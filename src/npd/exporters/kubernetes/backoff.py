@@ -21,7 +21,10 @@ class Backoff:
     """Delays of ``initial·2ⁿ`` capped at ``cap``, each stretched by up to ``jitter`` at random.
 
     The jitter keeps thousands of nodes that lost the API server together from returning in
-    lockstep. A server's ``Retry-After`` is a floor: never retry sooner than it asked.
+    lockstep. A server's ``Retry-After`` is a floor: never retry sooner than it asked. A
+    different kind of failure (another ``cap``) starts its own sequence from ``initial``: a
+    refusal right after a long outage (a restarted API server whose authorizer has not synced
+    yet) must be retried quickly, not after the outage's accumulated delay.
     """
 
     def __init__(
@@ -36,11 +39,16 @@ class Backoff:
         self._cap = cap
         self._jitter = jitter
         self._rand = rand
+        self._kind = cap
         self.failures = 0
 
     def next_delay(self, retry_after: float | None = None, *, cap: float | None = None) -> float:
         """The wait before the next try, counting one more failure (``cap`` overrides the cap)."""
-        base = min(self._cap if cap is None else cap, self._initial * 2.0 ** min(self.failures, 32))
+        kind = self._cap if cap is None else cap
+        if kind != self._kind:
+            self._kind = kind
+            self.failures = 0
+        base = min(kind, self._initial * 2.0 ** min(self.failures, 32))
         self.failures += 1
         delay = base * (1 + self._jitter * self._rand())
         return max(delay, retry_after or 0.0)
