@@ -19,6 +19,9 @@ commands:
              and report what they find (npd replay --help)
   check-config
              validate monitor configs and run the rule tests they embed (npd check-config --help)
+  log-counter
+             count a pattern in a window of the journal; upstream's log-counter, for custom
+             plugin rules (npd log-counter --help)
   version    print npd's version
 """
 
@@ -39,6 +42,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from npd.cli.replay import main as replay  # noqa: PLC0415
 
         sys.exit(replay(rest))
+    if command == "log-counter":
+        from npd.cli.logcounter import run as log_counter  # noqa: PLC0415
+
+        sys.exit(log_counter("npd log-counter", rest))
     if command == "check-config":
         from npd.cli.checkconfig import main as check_config  # noqa: PLC0415
 

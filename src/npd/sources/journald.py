@@ -33,7 +33,7 @@ import logging
 import operator
 import os
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -409,7 +409,7 @@ class JournaldSource(LogSource):
             return True
         return False
 
-    async def batches(self) -> AsyncIterator[RecordBatch]:
+    async def batches(self) -> AsyncGenerator[RecordBatch, None]:
         """Yield batches of matching entries as they are appended, forever; failures are retried."""
         delay = self.retry_delay
         while True:
