@@ -41,3 +41,8 @@ def load_monitor_config(file: str, kind: MonitorKind, warn: Callable[[str], None
 def load_log_monitor_file(file: str, warn: Callable[[str], None]) -> LogMonitorConfig:
     """Read and validate ``file`` as a system log monitor config."""
     return load_log_monitor(Fields(read_json_file(file), file, "", warn), warn)
+
+
+def load_plugin_monitor_file(file: str, warn: Callable[[str], None]) -> PluginMonitorConfig:
+    """Read and validate ``file`` as a custom plugin monitor config."""
+    return load_plugin_monitor(Fields(read_json_file(file), file, "", warn), warn)

@@ -10,7 +10,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import npd.config
-from npd.config.loader import MonitorKind, load_log_monitor_file, load_monitor_config
+from npd.config.loader import (
+    MonitorKind,
+    load_log_monitor_file,
+    load_monitor_config,
+    load_plugin_monitor_file,
+)
 from npd.config.logmonitor import LogMonitorConfig, LogPlugin
 from npd.daemon.options import Options
 from npd.daemon.selfmetrics import collect_build_info, source_collector, state_collector
@@ -25,6 +30,7 @@ from npd.metrics.model import Registry
 from npd.metrics.process import collect_process
 from npd.monitors.base import Monitor
 from npd.monitors.logmonitor import SystemLogMonitor
+from npd.monitors.pluginmonitor import PluginMonitor
 from npd.sources.base import LogSource, Position, SourceHealth
 from npd.sources.filelog import FileLogSource
 from npd.sources.kmsg import KmsgSource
@@ -100,18 +106,17 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
         )
     log_paths = bundled_configs() if options.bundled_defaults else list(options.system_log_monitors)
     log_configs = [load_log_monitor_file(path, warn) for path in log_paths]
-    unsupported = [
-        (kind, [load_monitor_config(path, kind, warn).file for path in paths])
-        for kind, paths in (
-            (MonitorKind.CUSTOM_PLUGIN, options.custom_plugin_monitors),
-            (MonitorKind.SYSTEM_STATS, options.system_stats_monitors),
+    plugin_configs = [load_plugin_monitor_file(path, warn) for path in options.custom_plugin_monitors]
+    if options.system_stats_monitors:
+        files = [
+            load_monitor_config(path, MonitorKind.SYSTEM_STATS, warn).file
+            for path in options.system_stats_monitors
+        ]
+        raise StartupError(
+            "not supported yet by this version of npd (the configs are valid): "
+            f"--config.{MonitorKind.SYSTEM_STATS.value}: {', '.join(files)}"
         )
-        if paths
-    ]
-    if unsupported:
-        names = "; ".join(f"--config.{kind.value}: {', '.join(files)}" for kind, files in unsupported)
-        raise StartupError(f"not supported yet by this version of npd (the configs are valid): {names}")
-    if not log_configs:
+    if not log_configs and not plugin_configs:
         raise StartupError("no configuration option for any problem daemon is specified")
 
     state = StateStore(options.state_dir or None)
@@ -137,6 +142,12 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
         source = log_source(config, saved.get("position"), health, warn)
         daemon.monitors.append(
             SystemLogMonitor(config, source, name=name, saved_conditions=saved.get("conditions"))
+        )
+    for plugin_config in plugin_configs:
+        name = monitor_name(plugin_config.file, options)
+        saved = state.load(name) or {}
+        daemon.monitors.append(
+            PluginMonitor(plugin_config, name=name, saved_conditions=saved.get("conditions"))
         )
     for exporter in exporters:
         exporter.declare([monitor.declaration for monitor in daemon.monitors])

@@ -1,0 +1,317 @@
+"""The custom plugin monitor: programs run on a schedule, their verdicts turned into problems.
+
+Upstream semantics (``pkg/custompluginmonitor``), with the differences listed in
+docs/plugins.md: rules are grouped by their invoke interval, each group runs on its own ticker
+and waits for its batch, and a ``concurrency`` limit is shared by all groups. A permanent rule
+drives its condition through upstream's five transitions; a temporary rule reports an event
+when its plugin finds a problem, but (unlike upstream) not again on every run while nothing
+changes. Running one plugin safely is :func:`npd.sources.plugin.run_plugin`'s job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from npd.config.conditions import DefaultCondition
+from npd.config.plugin import PluginMonitorConfig, PluginRule
+from npd.monitors.base import Monitor, StatusSink
+from npd.problem import (
+    Condition,
+    ConditionStatus,
+    Event,
+    ProblemDeclaration,
+    RuleType,
+    Severity,
+    Status,
+    condition_change_event,
+    utc_from_timestamp,
+)
+from npd.sources.plugin import PluginResult, PluginStatus, run_plugin
+
+log = logging.getLogger(__name__)
+
+#: While a temporary rule's problem stays the same, its event is repeated this often (seconds):
+#: often enough that it outlives Kubernetes' default event TTL (1 h), rarely enough to be quiet.
+EVENT_REPEAT = 3600.0
+
+
+class Runner(Protocol):
+    """Runs one plugin (:func:`npd.sources.plugin.run_plugin`'s signature)."""
+
+    def __call__(
+        self,
+        path: str,
+        args: Sequence[str],
+        *,
+        timeout: float,
+        max_output: int,
+        env: Mapping[str, str] | None,
+    ) -> Awaitable[PluginResult]: ...
+
+
+def _default_runner(
+    path: str, args: Sequence[str], *, timeout: float, max_output: int, env: Mapping[str, str] | None
+) -> Awaitable[PluginResult]:
+    return run_plugin(path, args, timeout=timeout, max_output=max_output, env=env)
+
+
+@dataclass
+class _Repeat:
+    """What a temporary rule last reported, so an unchanged problem is not reported every run."""
+
+    status: PluginStatus
+    output: str
+    reported_at: float
+
+
+class PluginMonitor(Monitor):
+    """Runs one custom plugin monitor config's rules and reports what they find."""
+
+    def __init__(
+        self,
+        config: PluginMonitorConfig,
+        *,
+        name: str,
+        saved_conditions: list[dict[str, Any]] | None = None,
+        clock: Callable[[], float] = time.time,
+        runner: Runner = _default_runner,
+        env: Mapping[str, str] | None = None,
+        event_repeat: float = EVENT_REPEAT,
+    ) -> None:
+        self.name = name
+        self.declaration = declaration(config)
+        self._config = config
+        self._clock = clock
+        self._runner = runner
+        self._env = dict(env) if env else None
+        self._event_repeat = event_repeat
+        now = utc_from_timestamp(clock())
+        self._defaults: dict[str, DefaultCondition] = {}
+        self._conditions: dict[str, Condition] = {}
+        for default in config.conditions:
+            self._defaults.setdefault(default.type, default)
+            self._conditions.setdefault(
+                default.type,
+                Condition(default.type, ConditionStatus.FALSE, now, default.reason, default.message),
+            )
+        #: Per condition type, the reasons its permanent rules set: a True with another reason
+        #: (restored from an older config) may be cleared by any of them.
+        self._reasons: dict[str, set[str]] = {}
+        for rule in config.rules:
+            if rule.type is RuleType.PERMANENT:
+                self._reasons.setdefault(rule.condition, set()).add(rule.reason)
+        self._repeats: dict[int, _Repeat] = {}
+        self._restored = self._restore(saved_conditions or [])
+        self._last_seq = -1
+
+    @property
+    def conditions(self) -> tuple[Condition, ...]:
+        """The current state of the conditions this monitor owns."""
+        return tuple(self._conditions.values())
+
+    def adopt(self, conditions: Sequence[Condition]) -> None:
+        """Take up the Node's conditions of our types that the state directory did not restore.
+
+        A True stays True until a run of one of its rules says otherwise, so a restart does not
+        report a broken node healthy in between. Unknown is not adopted: a run re-derives it.
+        """
+        items = [_to_item(condition) for condition in conditions if condition.type not in self._restored]
+        self._restored |= self._restore(items)
+
+    async def run(self, sink: StatusSink) -> None:
+        if not self._config.skip_initial_status:
+            self._last_seq = sink.publish(self._status(()))
+        if not self._config.rules:
+            await asyncio.Event().wait()  # nothing to run; wait to be cancelled like any monitor
+        limit = asyncio.Semaphore(max(1, self._config.concurrency))
+        groups: dict[float, list[PluginRule]] = {}
+        for rule in self._config.rules:
+            groups.setdefault(rule.invoke_interval, []).append(rule)
+        # Upstream's first run is one batch of every rule, then each group keeps its own time.
+        started = time.monotonic()
+        await self._batch(sink, limit, list(self._config.rules))
+        async with asyncio.TaskGroup() as tasks:
+            for interval, rules in groups.items():
+                tasks.create_task(
+                    self._every(sink, limit, interval, rules, started), name=f"{self.name}: every {interval}s"
+                )
+
+    async def _every(
+        self,
+        sink: StatusSink,
+        limit: asyncio.Semaphore,
+        interval: float,
+        rules: list[PluginRule],
+        start: float,
+    ) -> None:
+        """Run ``rules`` on a ticker of ``interval``: a batch that overruns costs one immediate
+        catch-up run and drops the ticks it missed (Go's ``time.Ticker``); a rule never overlaps itself."""
+        tick = start + interval
+        while True:
+            now = time.monotonic()
+            if tick > now:
+                await asyncio.sleep(tick - now)
+                tick += interval
+            else:
+                tick = start + interval * (math.floor((now - start) / interval) + 1)
+            await self._batch(sink, limit, rules)
+
+    async def _batch(self, sink: StatusSink, limit: asyncio.Semaphore, rules: list[PluginRule]) -> None:
+        async with asyncio.TaskGroup() as tasks:
+            for rule in rules:
+                tasks.create_task(self._check(sink, limit, rule), name=f"{self.name}: {rule.reason}")
+
+    async def _check(self, sink: StatusSink, limit: asyncio.Semaphore, rule: PluginRule) -> None:
+        async with limit:
+            result = await self._runner(
+                rule.path,
+                rule.args,
+                timeout=min(rule.timeout, self._config.timeout),
+                max_output=self._config.max_output_length,
+                env=self._env,
+            )
+        self.publish(sink, rule, result)
+
+    def publish(self, sink: StatusSink, rule: PluginRule, result: PluginResult) -> None:
+        """Report one result: a Status after every run (a heartbeat, as upstream sends)."""
+        before = self.conditions
+        events = self.apply(rule, result, self._clock())
+        self._last_seq = sink.publish(self._status(events))
+        if self.conditions != before:
+            sink.checkpoint(self.name, self._last_seq, {"conditions": self.snapshot()})
+
+    def apply(self, rule: PluginRule, result: PluginResult, now: float) -> tuple[Event, ...]:
+        """The events one plugin result causes, updating the conditions it changes."""
+        if result.status is not PluginStatus.OK:
+            log.info("%s: %s: %s: %s", self.name, rule.reason, result.status.value, result.output)
+        if rule.type is RuleType.TEMPORARY:
+            return self._temporary(rule, result, now)
+        return self._permanent(rule, result, now)
+
+    def _temporary(self, rule: PluginRule, result: PluginResult, now: float) -> tuple[Event, ...]:
+        key = id(rule)
+        if result.status is PluginStatus.OK:
+            self._repeats.pop(key, None)
+            return ()
+        last = self._repeats.get(key)
+        if (
+            last is not None
+            and last.status is result.status
+            and last.output == result.output
+            and now - last.reported_at < self._event_repeat
+        ):
+            return ()
+        self._repeats[key] = _Repeat(result.status, result.output, now)
+        # Upstream reports Unknown too (a status "above warning"), with the rule's reason.
+        return (Event(Severity.WARN, utc_from_timestamp(now), rule.reason, result.output),)
+
+    def _permanent(self, rule: PluginRule, result: PluginResult, now: float) -> tuple[Event, ...]:
+        current = self._conditions.get(rule.condition)
+        default = self._defaults.get(rule.condition)
+        if current is None or default is None:
+            return ()  # upstream ignores a rule whose condition is not declared
+        status = _condition_status(result.status)
+        was_true = current.status is ConditionStatus.TRUE
+        if was_true and status is not ConditionStatus.TRUE and not self._speaks_for(rule, current):
+            # npd: a rule cannot clear (or make Unknown) a problem another rule found.
+            return ()
+        if was_true and status is not ConditionStatus.TRUE:
+            # 1: True → False/Unknown. Unknown keeps the output: it tells why.
+            reason = default.reason
+            message = default.message if status is ConditionStatus.FALSE else result.output
+        elif not was_true and status is ConditionStatus.TRUE:
+            # 2: False/Unknown → True.
+            reason, message = rule.reason, result.output
+        elif current.status is not status:
+            # 3: False ↔ Unknown.
+            reason = default.reason
+            message = default.message if status is ConditionStatus.FALSE else result.output
+        elif status is ConditionStatus.TRUE and (
+            current.reason != rule.reason
+            or (self._config.message_change_updates and current.message != result.output)
+        ):
+            # 4: stays True with another reason, or another message when that counts.
+            reason, message = rule.reason, result.output
+        else:
+            # 5: nothing changes.
+            return ()
+        timestamp = utc_from_timestamp(now)
+        self._conditions[rule.condition] = Condition(current.type, status, timestamp, reason, message)
+        return (condition_change_event(current.type, status, reason, message, timestamp),)
+
+    def _speaks_for(self, rule: PluginRule, condition: Condition) -> bool:
+        """Whether ``rule`` may clear ``condition``: it set it, or no configured rule did."""
+        owned = self._reasons.get(condition.type, set())
+        return condition.reason == rule.reason or condition.reason not in owned
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """The conditions, for the state directory."""
+        return [_to_item(condition) for condition in self._conditions.values()]
+
+    def _restore(self, saved: list[dict[str, Any]]) -> set[str]:
+        """Overlay saved conditions of our types (True or False only); returns the types restored."""
+        restored: set[str] = set()
+        for item in saved:
+            try:
+                condition = Condition(
+                    type=str(item["type"]),
+                    status=ConditionStatus(item["status"]),
+                    transition=utc_from_timestamp(float(item["transition"])),
+                    reason=str(item["reason"]),
+                    message=str(item["message"]),
+                )
+            except (KeyError, TypeError, ValueError):
+                log.warning("%s: ignoring an unreadable saved condition: %r", self._config.file, item)
+                continue
+            if condition.type not in self._conditions or condition.status is ConditionStatus.UNKNOWN:
+                continue
+            self._conditions[condition.type] = condition
+            restored.add(condition.type)
+        return restored
+
+    def _status(self, events: tuple[Event, ...]) -> Status:
+        return Status(
+            source=self._config.source,
+            events=events,
+            conditions=self.conditions,
+            report_metrics=self._config.metrics_reporting,
+        )
+
+
+def _condition_status(status: PluginStatus) -> ConditionStatus:
+    """Upstream's ``toConditionStatus``: OK → False, NonOK → True, Unknown → Unknown."""
+    if status is PluginStatus.OK:
+        return ConditionStatus.FALSE
+    if status is PluginStatus.NON_OK:
+        return ConditionStatus.TRUE
+    return ConditionStatus.UNKNOWN
+
+
+def _to_item(condition: Condition) -> dict[str, Any]:
+    return {
+        "type": condition.type,
+        "status": condition.status.value,
+        "transition": condition.transition.timestamp(),
+        "reason": condition.reason,
+        "message": condition.message,
+    }
+
+
+def declaration(config: PluginMonitorConfig) -> ProblemDeclaration:
+    """The problems a config can report, for exporters to publish as zeros up front (as upstream)."""
+    types = tuple(dict.fromkeys(condition.type for condition in config.conditions))
+    if not config.metrics_reporting:
+        return ProblemDeclaration(source=config.source, reasons=(), gauges=(), condition_types=types)
+    permanent = [rule for rule in config.rules if rule.type is RuleType.PERMANENT]
+    return ProblemDeclaration(
+        source=config.source,
+        reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules)),
+        gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
+        condition_types=types,
+    )
