@@ -46,3 +46,8 @@ def load_log_monitor_file(file: str, warn: Callable[[str], None]) -> LogMonitorC
 def load_plugin_monitor_file(file: str, warn: Callable[[str], None]) -> PluginMonitorConfig:
     """Read and validate ``file`` as a custom plugin monitor config."""
     return load_plugin_monitor(Fields(read_json_file(file), file, "", warn), warn)
+
+
+def load_system_stats_file(file: str, warn: Callable[[str], None]) -> SystemStatsConfig:
+    """Read and validate ``file`` as a system stats monitor config."""
+    return load_system_stats(Fields(read_json_file(file), file, "", warn), warn)

@@ -11,10 +11,9 @@ from typing import TYPE_CHECKING
 
 import npd.config
 from npd.config.loader import (
-    MonitorKind,
     load_log_monitor_file,
-    load_monitor_config,
     load_plugin_monitor_file,
+    load_system_stats_file,
 )
 from npd.config.logmonitor import LogMonitorConfig, LogPlugin
 from npd.daemon.options import Options
@@ -26,11 +25,12 @@ from npd.exporters.http import HttpServer, conditions_page, health_page, metrics
 from npd.exporters.prometheus import PrometheusExporter
 from npd.exporters.stdout import StdoutExporter
 from npd.health import HealthReport
-from npd.metrics.model import Registry
+from npd.metrics.model import Collector, MetricFamily, Registry
 from npd.metrics.process import collect_process
 from npd.monitors.base import Monitor
 from npd.monitors.logmonitor import SystemLogMonitor
 from npd.monitors.pluginmonitor import PluginMonitor
+from npd.monitors.stats import SystemStatsMonitor
 from npd.sources.base import LogSource, Position, SourceHealth
 from npd.sources.filelog import FileLogSource
 from npd.sources.kmsg import KmsgSource
@@ -107,16 +107,8 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     log_paths = bundled_configs() if options.bundled_defaults else list(options.system_log_monitors)
     log_configs = [load_log_monitor_file(path, warn) for path in log_paths]
     plugin_configs = [load_plugin_monitor_file(path, warn) for path in options.custom_plugin_monitors]
-    if options.system_stats_monitors:
-        files = [
-            load_monitor_config(path, MonitorKind.SYSTEM_STATS, warn).file
-            for path in options.system_stats_monitors
-        ]
-        raise StartupError(
-            "not supported yet by this version of npd (the configs are valid): "
-            f"--config.{MonitorKind.SYSTEM_STATS.value}: {', '.join(files)}"
-        )
-    if not log_configs and not plugin_configs:
+    stats_configs = [load_system_stats_file(path, warn) for path in options.system_stats_monitors]
+    if not log_configs and not plugin_configs and not stats_configs:
         raise StartupError("no configuration option for any problem daemon is specified")
 
     state = StateStore(options.state_dir or None)
@@ -149,6 +141,11 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
         daemon.monitors.append(
             PluginMonitor(plugin_config, name=name, saved_conditions=saved.get("conditions"))
         )
+    stats_monitors = [
+        SystemStatsMonitor(stats_config, name=monitor_name(stats_config.file, options))
+        for stats_config in stats_configs
+    ]
+    daemon.monitors += stats_monitors
     for exporter in exporters:
         exporter.declare([monitor.declaration for monitor in daemon.monitors])
 
@@ -160,9 +157,28 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     registry.register(detector.collect)
     registry.register(state_collector(state))
     registry.register(collect_build_info)
+    if stats_monitors:
+        registry.register(first_of_each_name([monitor.collect for monitor in stats_monitors]))
     registry.register(collect_process)
     daemon.servers = _servers(options, daemon, table, registry)
     return daemon
+
+
+def first_of_each_name(collectors: list[Collector]) -> Collector:
+    """One collector over several that may export the same families: the first of each name wins.
+
+    Upstream accepts several system stats configs, which record into the same metrics; a
+    Prometheus page must not list a family twice.
+    """
+
+    def collect() -> list[MetricFamily]:
+        families: dict[str, MetricFamily] = {}
+        for collector in collectors:
+            for family in collector():
+                families.setdefault(family.name, family)
+        return list(families.values())
+
+    return collect
 
 
 def kubernetes_exporter(options: Options) -> KubernetesExporter:
