@@ -17,7 +17,7 @@ import pytest
 from tests.support.daemon import console_script
 from tests.support.journal import JournalFileWriter
 
-UPSTREAM_CONFIGS = Path(__file__).resolve().parents[3] / "shared" / "compat" / "upstream-config"
+UPSTREAM_CONFIGS = Path("/work/shared/compat/upstream-config")
 UNREGISTER = "unregister_netdevice: waiting for eth0 to become free. Usage count = 2"
 PATTERN = r"unregister_netdevice: waiting for \w+ to become free. Usage count = \d+"
 

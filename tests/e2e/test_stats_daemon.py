@@ -6,7 +6,7 @@ from pathlib import Path
 
 from tests.support.daemon import start_daemon
 
-UPSTREAM = Path(__file__).resolve().parents[3] / "shared" / "compat" / "upstream-config"
+UPSTREAM = Path("/work/shared/compat/upstream-config")
 UPSTREAM_STATS = UPSTREAM / "system-stats-monitor.json"
 
 
