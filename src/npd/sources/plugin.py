@@ -133,8 +133,8 @@ async def run_plugin(
     # Upstream runs plugins in its own working directory, where a relative path is resolved.
     executable = os.path.abspath(path) if os.sep in path else path  # noqa: ASYNC240 - getcwd only
     collector = _Collector({1: max(PIPE_CAP, max_output), 2: PIPE_CAP}, loop)
-    try:
-        transport, _ = await loop.subprocess_exec(
+    starting = asyncio.ensure_future(
+        loop.subprocess_exec(
             lambda: collector,
             executable,
             *args,
@@ -145,6 +145,18 @@ async def run_plugin(
             env=environment,
             cwd=cwd,
         )
+    )
+    try:
+        # Shielded: a cancellation while the pipes are being connected would otherwise leave a
+        # started plugin to asyncio, which kills only the leader and waits for its pipes, i.e.
+        # for whatever the plugin started (a `sleep 60`) to end by itself.
+        transport, _ = await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        with contextlib.suppress(OSError):
+            orphan, _ = await starting
+            _signal_group(orphan.get_pid(), signal.SIGKILL)
+            orphan.close()
+        raise
     except OSError as exc:
         reason = exc.strerror or str(exc)
         log.warning("cannot start plugin %s: %s", path, reason)
