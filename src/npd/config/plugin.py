@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -12,9 +13,19 @@ from npd.config.jsonfields import Fields, JSONObject
 from npd.problem import RuleType
 
 
+class PluginProtocol(enum.Enum):
+    """How a plugin's exit code and output are read (docs/plugins.md)."""
+
+    #: Upstream's: exit 0 OK, 1 NonOK, anything else Unknown; the message is all of stdout.
+    UPSTREAM = "upstream"
+    #: Nagios plugins': 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN; the message is the first line
+    #: before ``|``, and performance data after it is exported as metrics.
+    NAGIOS = "nagios"
+
+
 @dataclass(frozen=True, slots=True)
 class PluginRule:
-    """One check: run ``path`` with ``args``; exit 0 is OK, 1 is a problem, anything else Unknown."""
+    """One check: run ``path`` with ``args`` and judge its exit code and output by ``protocol``."""
 
     type: RuleType
     reason: str
@@ -23,6 +34,7 @@ class PluginRule:
     timeout: float
     invoke_interval: float
     condition: str = ""
+    protocol: PluginProtocol = PluginProtocol.UPSTREAM
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,8 @@ class PluginMonitorConfig:
     metrics_reporting: bool
     conditions: tuple[DefaultCondition, ...]
     rules: tuple[PluginRule, ...]
+    #: The rules' default protocol (``pluginConfig.protocol``; an npd extension).
+    protocol: PluginProtocol = PluginProtocol.UPSTREAM
 
 
 def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonitorConfig:
@@ -72,6 +86,7 @@ def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonit
             warn(f"{top.file}: pluginConfig.{key}: {number} is not greater than zero; no plugin can work")
     message_change = settings.boolean("enable_message_change_based_condition_update", False, nullable=True)
     skip_initial = settings.boolean("skip_initial_status", False, nullable=True)
+    protocol = _protocol(settings, PluginProtocol.UPSTREAM)
     settings.done()
 
     conditions = load_conditions(top, warn)
@@ -105,6 +120,7 @@ def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonit
             timeout=rule_timeout,
             invoke_interval=rule_interval,
             condition=fields.string("condition"),
+            protocol=_protocol(fields, protocol),
         )
         fields.done()
         if not rule.path:
@@ -131,6 +147,17 @@ def load_plugin_monitor(top: Fields, warn: Callable[[str], None]) -> PluginMonit
         metrics_reporting=top.boolean("metricsReporting", True, nullable=True),
         conditions=conditions,
         rules=tuple(rules),
+        protocol=protocol,
     )
     top.done()
     return config
+
+
+def _protocol(fields: Fields, default: PluginProtocol) -> PluginProtocol:
+    """The ``protocol`` field of ``fields`` (absent or null: ``default``)."""
+    name = fields.string("protocol", default.value, nullable=True)
+    try:
+        return PluginProtocol(name)
+    except ValueError:
+        known = " or ".join(f'"{protocol.value}"' for protocol in PluginProtocol)
+        raise fields.error("protocol", f'unknown protocol "{name}" (expected {known})') from None

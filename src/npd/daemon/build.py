@@ -25,7 +25,7 @@ from npd.exporters.http import HttpServer, conditions_page, health_page, metrics
 from npd.exporters.prometheus import PrometheusExporter
 from npd.exporters.stdout import StdoutExporter
 from npd.health import HealthReport
-from npd.metrics.model import Collector, MetricFamily, Registry
+from npd.metrics.model import Registry, first_of_each_name, merged
 from npd.metrics.process import collect_process
 from npd.monitors.base import Monitor
 from npd.monitors.logmonitor import SystemLogMonitor
@@ -159,26 +159,10 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     registry.register(collect_build_info)
     if stats_monitors:
         registry.register(first_of_each_name([monitor.collect for monitor in stats_monitors]))
+    registry.register(merged(m.collect for m in daemon.monitors if isinstance(m, PluginMonitor)))
     registry.register(collect_process)
     daemon.servers = _servers(options, daemon, table, registry)
     return daemon
-
-
-def first_of_each_name(collectors: list[Collector]) -> Collector:
-    """One collector over several that may export the same families: the first of each name wins.
-
-    Upstream accepts several system stats configs, which record into the same metrics; a
-    Prometheus page must not list a family twice.
-    """
-
-    def collect() -> list[MetricFamily]:
-        families: dict[str, MetricFamily] = {}
-        for collector in collectors:
-            for family in collector():
-                families.setdefault(family.name, family)
-        return list(families.values())
-
-    return collect
 
 
 def kubernetes_exporter(options: Options) -> KubernetesExporter:

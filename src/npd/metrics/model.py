@@ -52,3 +52,41 @@ class Registry:
         for collector in self._collectors:
             families.extend(collector())
         return families
+
+
+def merged(collectors: Iterable[Collector]) -> Collector:
+    """One collector whose families hold the samples of all of ``collectors``' same-named families.
+
+    For collectors of different series of the same families (each plugin monitor's perfdata): a
+    Prometheus page must list a family once.
+    """
+    sources = list(collectors)
+
+    def collect() -> list[MetricFamily]:
+        families: dict[str, MetricFamily] = {}
+        for collector in sources:
+            for family in collector():
+                into = families.setdefault(family.name, MetricFamily(family.name, family.help, family.type))
+                into.samples.extend(family.samples)
+        return list(families.values())
+
+    return collect
+
+
+def first_of_each_name(collectors: Iterable[Collector]) -> Collector:
+    """One collector over several that may export the same families: the first of each name wins.
+
+    Upstream accepts several system stats configs, which record into the same metrics; a
+    Prometheus page must not list a family twice.
+    """
+
+    sources = list(collectors)
+
+    def collect() -> list[MetricFamily]:
+        families: dict[str, MetricFamily] = {}
+        for collector in sources:
+            for family in collector():
+                families.setdefault(family.name, family)
+        return list(families.values())
+
+    return collect

@@ -13,14 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
+import signal
 import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from npd.config.conditions import DefaultCondition
-from npd.config.plugin import PluginMonitorConfig, PluginRule
+from npd.config.plugin import PluginMonitorConfig, PluginProtocol, PluginRule
+from npd.metrics.model import MetricFamily
 from npd.monitors.base import Monitor, StatusSink
+from npd.monitors.perfdata import PerfItem, parse_perfdata, perfdata_families, split_output
 from npd.problem import (
     Condition,
     ConditionStatus,
@@ -30,6 +33,7 @@ from npd.problem import (
     Severity,
     Status,
     condition_change_event,
+    truncate_utf8,
     utc_from_timestamp,
 )
 from npd.sources.plugin import PluginResult, PluginStatus, run_plugin
@@ -107,6 +111,10 @@ class PluginMonitor(Monitor):
             if rule.type is RuleType.PERMANENT:
                 self._reasons.setdefault(rule.condition, set()).add(rule.reason)
         self._repeats: dict[int, _Repeat] = {}
+        #: Per Nagios rule (by id), the performance data of its latest run.
+        self._perfdata: dict[int, list[PerfItem]] = {}
+        #: Per condition type, the Nagios exit code that holds it True: WARNING → CRITICAL updates it.
+        self._severities: dict[str, int | None] = {}
         self._restored = self._restore(saved_conditions or [])
         self._last_seq = -1
 
@@ -176,7 +184,24 @@ class PluginMonitor(Monitor):
                 max_output=self._config.max_output_length,
                 env=self._env,
             )
-        self.publish(sink, rule, result)
+        self.publish(sink, rule, self.judge(rule, result))
+
+    def judge(self, rule: PluginRule, result: PluginResult) -> PluginResult:
+        """``result`` read by ``rule``'s protocol; a Nagios rule's performance data is kept for
+        :meth:`collect` (replaced by every run, so a run without any clears it)."""
+        if rule.protocol is not PluginProtocol.NAGIOS:
+            return result
+        judged, items = nagios_result(result, self._config.max_output_length)
+        self._perfdata[id(rule)] = items
+        return judged
+
+    def collect(self) -> list[MetricFamily]:
+        """``npd_plugin_perfdata`` and ``npd_plugin_perfdata_threshold`` of this monitor's Nagios rules."""
+        return perfdata_families(
+            (self.name, rule.reason, item)
+            for rule in self._config.rules
+            for item in self._perfdata.get(id(rule), ())
+        )
 
     def publish(self, sink: StatusSink, rule: PluginRule, result: PluginResult) -> None:
         """Report one result: a Status after every run (a heartbeat, as upstream sends)."""
@@ -235,15 +260,26 @@ class PluginMonitor(Monitor):
         elif status is ConditionStatus.TRUE and (
             current.reason != rule.reason
             or (self._config.message_change_updates and current.message != result.output)
+            or self._severity_changed(rule, result)
         ):
-            # 4: stays True with another reason, or another message when that counts.
+            # 4: stays True with another reason, or another message when that counts, or another
+            # Nagios severity (WARNING ↔ CRITICAL).
             reason, message = rule.reason, result.output
         else:
             # 5: nothing changes.
+            if status is ConditionStatus.TRUE:
+                self._severities.setdefault(rule.condition, result.exit_code)
             return ()
+        if status is ConditionStatus.TRUE:
+            self._severities[rule.condition] = result.exit_code
         timestamp = utc_from_timestamp(now)
         self._conditions[rule.condition] = Condition(current.type, status, timestamp, reason, message)
         return (condition_change_event(current.type, status, reason, message, timestamp),)
+
+    def _severity_changed(self, rule: PluginRule, result: PluginResult) -> bool:
+        if rule.protocol is not PluginProtocol.NAGIOS:
+            return False
+        return self._severities.get(rule.condition, result.exit_code) != result.exit_code
 
     def _speaks_for(self, rule: PluginRule, condition: Condition) -> bool:
         """Whether ``rule`` may clear ``condition``: it set it, or no configured rule did."""
@@ -282,6 +318,51 @@ class PluginMonitor(Monitor):
             conditions=self.conditions,
             report_metrics=self._config.metrics_reporting,
         )
+
+
+#: Nagios exit codes: the verdict and the state's name.
+NAGIOS_STATES = {
+    0: (PluginStatus.OK, "OK"),
+    1: (PluginStatus.NON_OK, "WARNING"),
+    2: (PluginStatus.NON_OK, "CRITICAL"),
+    3: (PluginStatus.UNKNOWN, "UNKNOWN"),
+}
+
+
+def nagios_result(result: PluginResult, max_output: int) -> tuple[PluginResult, list[PerfItem]]:
+    """A run read as a Nagios plugin's: the verdict, the message, and the performance data.
+
+    Exit 0 is OK, 1 (WARNING) and 2 (CRITICAL) NonOK, 3 and anything else Unknown. The message
+    is the first output line before ``|``, trimmed, with the state's name in front
+    (``WARNING: text``) unless one of its first two words already is that name
+    (``DISK WARNING - text``), then cut to ``max_output`` bytes. A timeout or a program that
+    cannot start keeps the runner's message.
+    """
+    if result.timed_out or (result.exit_code is None and result.signal is None):
+        return replace(result, status=PluginStatus.UNKNOWN), []
+    message, perf = split_output(result.stdout, truncated=result.stdout_truncated)
+    items = parse_perfdata(perf)
+    known = NAGIOS_STATES.get(result.exit_code) if result.exit_code is not None else None
+    if known is not None:
+        status, state = known
+        named = [word.strip(":-,;").upper() for word in message.split()[:2]]
+        if status is not PluginStatus.OK and state not in named:
+            message = f"{state}: {message}" if message else state
+    else:
+        status = PluginStatus.UNKNOWN
+        if result.signal is not None:
+            state = f"UNKNOWN (killed by {_signal_name(result.signal)})"
+        else:
+            state = f"UNKNOWN (exit status {result.exit_code})"
+        message = f"{state}: {message}" if message else state
+    return replace(result, status=status, output=truncate_utf8(message, max_output, marker="")), items
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:  # a real-time signal has no name
+        return f"signal {number}"
 
 
 def _condition_status(status: PluginStatus) -> ConditionStatus:

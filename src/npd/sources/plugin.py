@@ -83,6 +83,11 @@ class PluginResult:
     duration: float = 0.0
     #: The start of stderr (for the log; upstream never reports it).
     stderr: str = ""
+    #: The kept stdout (the first ``max(4096, max_output)`` bytes), neither trimmed nor cut to
+    #: ``max_output``: what the Nagios protocol reads its message and performance data from.
+    stdout: str = ""
+    #: Whether the plugin wrote more stdout than was kept.
+    stdout_truncated: bool = False
 
 
 class _Collector(asyncio.SubprocessProtocol):
@@ -91,6 +96,7 @@ class _Collector(asyncio.SubprocessProtocol):
     def __init__(self, caps: Mapping[int, int], loop: asyncio.AbstractEventLoop) -> None:
         self.caps = caps
         self.kept = {fd: bytearray() for fd in caps}
+        self.overflowed: set[int] = set()
         self.exited: asyncio.Future[None] = loop.create_future()
         self.pipes_closed: asyncio.Future[None] = loop.create_future()
         self._open = set(caps)
@@ -100,6 +106,8 @@ class _Collector(asyncio.SubprocessProtocol):
         room = self.caps[fd] - len(kept)
         if room > 0:
             kept += data[:room]
+        if len(data) > room:
+            self.overflowed.add(fd)
 
     def pipe_connection_lost(self, fd: int, exc: Exception | None) -> None:
         self._open.discard(fd)
@@ -186,7 +194,8 @@ async def run_plugin(
         transport.close()
 
     code = transport.get_returncode()
-    stdout = collector.kept[1].decode("utf-8", errors="replace").strip()
+    raw_stdout = collector.kept[1].decode("utf-8", errors="replace")
+    stdout = raw_stdout.strip()
     stderr = collector.kept[2].decode("utf-8", errors="replace")
     if stderr.strip():
         log.debug("plugin %s stderr: %s", path, stderr.strip())
@@ -209,6 +218,8 @@ async def run_plugin(
         signal=killed_by,
         duration=time.monotonic() - started,
         stderr=stderr,
+        stdout=raw_stdout,
+        stdout_truncated=1 in collector.overflowed,
     )
 
 
