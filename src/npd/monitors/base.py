@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from npd.problem import Condition, ProblemDeclaration, Status
+from npd.problem import Condition, ProblemDeclaration, RuleType, Status
 
 
 class StatusSink(Protocol):
@@ -33,3 +33,34 @@ class Monitor(abc.ABC):
     @abc.abstractmethod
     async def run(self, sink: StatusSink) -> None:
         """Report the initial status, then problems as they are found, until cancelled."""
+
+
+class DeclaredRule(Protocol):
+    """What a declaration needs of a rule (log monitor and plugin monitor rules alike)."""
+
+    @property
+    def type(self) -> RuleType: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def condition(self) -> str: ...
+
+
+def rules_declaration(
+    source: str, condition_types: Iterable[str], rules: Sequence[DeclaredRule], *, metrics_reporting: bool
+) -> ProblemDeclaration:
+    """The problems a rule-based monitor can report, for exporters to publish as zeros up front.
+
+    As upstream: a counter for every rule's reason and a gauge for every permanent rule, unless
+    the config turns ``metricsReporting`` off; the condition types are always declared.
+    """
+    types = tuple(dict.fromkeys(condition_types))
+    if not metrics_reporting:
+        return ProblemDeclaration(source=source, reasons=(), gauges=(), condition_types=types)
+    permanent = [rule for rule in rules if rule.type is RuleType.PERMANENT]
+    return ProblemDeclaration(
+        source=source,
+        reasons=tuple(dict.fromkeys(rule.reason for rule in rules)),
+        gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
+        condition_types=types,
+    )

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from npd.aio import wait_event
-from npd.config.logmonitor import LogMonitorConfig, LogRule
-from npd.monitors.base import Monitor, StatusSink
+from npd.config.logmonitor import LogMonitorConfig
+from npd.monitors.base import Monitor, StatusSink, rules_declaration
 from npd.monitors.matcher import RuleMatcher
 from npd.monitors.tracker import ProblemTracker, Report
-from npd.problem import Condition, ProblemDeclaration, RuleType, Status
+from npd.problem import Condition, ProblemDeclaration, Status
 from npd.sources.base import LogSource
 
 
@@ -128,13 +128,9 @@ def rule_matcher(config: LogMonitorConfig) -> RuleMatcher:
 
 def declaration(config: LogMonitorConfig) -> ProblemDeclaration:
     """The problems a config can report, for exporters to publish as zeros up front."""
-    types = tuple(condition.type for condition in config.conditions)
-    if not config.metrics_reporting:
-        return ProblemDeclaration(source=config.source, reasons=(), gauges=(), condition_types=types)
-    permanent: list[LogRule] = [rule for rule in config.rules if rule.type is RuleType.PERMANENT]
-    return ProblemDeclaration(
-        source=config.source,
-        reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules)),
-        gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
-        condition_types=types,
+    return rules_declaration(
+        config.source,
+        (condition.type for condition in config.conditions),
+        config.rules,
+        metrics_reporting=config.metrics_reporting,
     )

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 from npd.config.conditions import DefaultCondition
 from npd.config.plugin import PluginMonitorConfig, PluginProtocol, PluginRule
 from npd.metrics.model import MetricFamily
-from npd.monitors.base import Monitor, StatusSink
+from npd.monitors.base import Monitor, StatusSink, rules_declaration
 from npd.monitors.perfdata import PerfItem, parse_perfdata, perfdata_families, split_output
 from npd.problem import (
     Condition,
@@ -385,14 +385,10 @@ def _to_item(condition: Condition) -> dict[str, Any]:
 
 
 def declaration(config: PluginMonitorConfig) -> ProblemDeclaration:
-    """The problems a config can report, for exporters to publish as zeros up front (as upstream)."""
-    types = tuple(dict.fromkeys(condition.type for condition in config.conditions))
-    if not config.metrics_reporting:
-        return ProblemDeclaration(source=config.source, reasons=(), gauges=(), condition_types=types)
-    permanent = [rule for rule in config.rules if rule.type is RuleType.PERMANENT]
-    return ProblemDeclaration(
-        source=config.source,
-        reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules)),
-        gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
-        condition_types=types,
+    """The problems a config can report, for exporters to publish as zeros up front."""
+    return rules_declaration(
+        config.source,
+        (condition.type for condition in config.conditions),
+        config.rules,
+        metrics_reporting=config.metrics_reporting,
     )
