@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from npd.replay.batch import InputBatch, InputRecord
-from npd.sources.base import prefilter_lines
+from npd.sources.base import prefilter_lines, valid_utf8
 
 #: How much text a block holds: large enough that per-block costs vanish, small enough to keep
 #: memory bounded on multi-GB inputs.
@@ -123,13 +123,7 @@ class LazyTextBatch(InputBatch):
     parses_lazily = True
 
     def __init__(self, data: bytes, first_line: int, lines: int, fmt: LineFormat) -> None:
-        # RE2 matches "." only against valid UTF-8, while a decoded message has U+FFFD where
-        # the bytes were invalid; normalise so raw-line prefiltering sees what rules see.
-        if not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                data = data.decode("utf-8", errors="replace").encode("utf-8")
+        data = valid_utf8(data)
         self._data = data
         self._first_line = first_line
         self.lines = lines

@@ -72,6 +72,21 @@ class LogBatch(abc.ABC):
                 yield record
 
 
+def valid_utf8(data: bytes) -> bytes:
+    """``data`` with invalid UTF-8 replaced by U+FFFD, as decoding would (unchanged when valid).
+
+    RE2 matches "." only against valid UTF-8, while a decoded message has U+FFFD where the bytes
+    were invalid; normalising raw chunks makes prefiltering see what the rules see.
+    """
+    if data.isascii():
+        return data
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", errors="replace").encode("utf-8")
+    return data
+
+
 def prefilter_lines(data: bytes, prefilter: Any) -> Iterator[tuple[int, int]]:
     """Where each line of ``data`` that ``prefilter`` matches somewhere in starts and ends.
 

@@ -20,7 +20,15 @@ from typing import Any
 from npd.config.logmonitor import FilelogFormat
 from npd.goregex import compile_go
 from npd.gotime import GoLayout
-from npd.sources.base import LogBatch, LogRecord, LogSource, Position, SourceHealth, prefilter_lines
+from npd.sources.base import (
+    LogBatch,
+    LogRecord,
+    LogSource,
+    Position,
+    SourceHealth,
+    prefilter_lines,
+    valid_utf8,
+)
 from npd.sources.tail import FileTailer
 
 log = logging.getLogger(__name__)
@@ -111,13 +119,7 @@ class FileChunkBatch(LogBatch):
     parses_lazily = True
 
     def __init__(self, data: bytes, parser: LineParser, position: Position | None) -> None:
-        # RE2 matches "." only against valid UTF-8, while a decoded message has U+FFFD where
-        # the bytes were invalid; normalise so raw-line prefiltering sees what rules see.
-        if not data.isascii():
-            try:
-                data.decode("utf-8")
-            except UnicodeDecodeError:
-                data = data.decode("utf-8", errors="replace").encode("utf-8")
+        data = valid_utf8(data)
         self._data = data
         self._parser = parser
         self.position = position
