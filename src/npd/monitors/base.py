@@ -6,7 +6,7 @@ import abc
 from collections.abc import Iterable, Sequence
 from typing import Any, Protocol
 
-from npd.problem import Condition, ProblemDeclaration, RuleType, Status
+from npd.problem import Condition, ConditionStatus, ProblemDeclaration, RuleType, Status, utc_from_timestamp
 
 
 class StatusSink(Protocol):
@@ -64,3 +64,28 @@ def rules_declaration(
         gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
         condition_types=types,
     )
+
+
+def saved_condition(condition: Condition) -> dict[str, Any]:
+    """A condition as the state directory keeps it."""
+    return {
+        "type": condition.type,
+        "status": condition.status.value,
+        "transition": condition.transition.timestamp(),
+        "reason": condition.reason,
+        "message": condition.message,
+    }
+
+
+def condition_from_saved(item: dict[str, Any]) -> Condition:
+    """The condition :func:`saved_condition` wrote; raises ValueError for an unreadable one."""
+    try:
+        return Condition(
+            type=str(item["type"]),
+            status=ConditionStatus(item["status"]),
+            transition=utc_from_timestamp(float(item["transition"])),
+            reason=str(item["reason"]),
+            message=str(item["message"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"unreadable saved condition {item!r}: {exc}") from None

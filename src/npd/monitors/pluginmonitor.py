@@ -22,7 +22,13 @@ from typing import Any, Protocol
 from npd.config.conditions import DefaultCondition
 from npd.config.plugin import PluginMonitorConfig, PluginProtocol, PluginRule
 from npd.metrics.model import MetricFamily
-from npd.monitors.base import Monitor, StatusSink, rules_declaration
+from npd.monitors.base import (
+    Monitor,
+    StatusSink,
+    condition_from_saved,
+    rules_declaration,
+    saved_condition,
+)
 from npd.monitors.perfdata import PerfItem, parse_perfdata, perfdata_families, split_output
 from npd.problem import (
     Condition,
@@ -129,7 +135,9 @@ class PluginMonitor(Monitor):
         A True stays True until a run of one of its rules says otherwise, so a restart does not
         report a broken node healthy in between. Unknown is not adopted: a run re-derives it.
         """
-        items = [_to_item(condition) for condition in conditions if condition.type not in self._restored]
+        items = [
+            saved_condition(condition) for condition in conditions if condition.type not in self._restored
+        ]
         self._restored |= self._restore(items)
 
     async def run(self, sink: StatusSink) -> None:
@@ -288,21 +296,15 @@ class PluginMonitor(Monitor):
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The conditions, for the state directory."""
-        return [_to_item(condition) for condition in self._conditions.values()]
+        return [saved_condition(condition) for condition in self._conditions.values()]
 
     def _restore(self, saved: list[dict[str, Any]]) -> set[str]:
         """Overlay saved conditions of our types (True or False only); returns the types restored."""
         restored: set[str] = set()
         for item in saved:
             try:
-                condition = Condition(
-                    type=str(item["type"]),
-                    status=ConditionStatus(item["status"]),
-                    transition=utc_from_timestamp(float(item["transition"])),
-                    reason=str(item["reason"]),
-                    message=str(item["message"]),
-                )
-            except (KeyError, TypeError, ValueError):
+                condition = condition_from_saved(item)
+            except ValueError:
                 log.warning("%s: ignoring an unreadable saved condition: %r", self._config.file, item)
                 continue
             if condition.type not in self._conditions or condition.status is ConditionStatus.UNKNOWN:
@@ -372,16 +374,6 @@ def _condition_status(status: PluginStatus) -> ConditionStatus:
     if status is PluginStatus.NON_OK:
         return ConditionStatus.TRUE
     return ConditionStatus.UNKNOWN
-
-
-def _to_item(condition: Condition) -> dict[str, Any]:
-    return {
-        "type": condition.type,
-        "status": condition.status.value,
-        "transition": condition.transition.timestamp(),
-        "reason": condition.reason,
-        "message": condition.message,
-    }
 
 
 def declaration(config: PluginMonitorConfig) -> ProblemDeclaration:

@@ -25,6 +25,7 @@ from typing import Any
 
 from npd.config.conditions import DefaultCondition
 from npd.config.logmonitor import LogMonitorConfig, LogRule
+from npd.monitors.base import condition_from_saved, saved_condition
 from npd.monitors.matcher import Match
 from npd.problem import (
     Condition,
@@ -101,30 +102,14 @@ class ProblemTracker:
         sees otherwise. Unknown is never adopted; it is re-derived from the source.
         """
         items = [
-            {
-                "type": condition.type,
-                "status": condition.status.value,
-                "transition": condition.transition.timestamp(),
-                "reason": condition.reason,
-                "message": condition.message,
-            }
-            for condition in conditions
-            if condition.type not in self._restored
+            saved_condition(condition) for condition in conditions if condition.type not in self._restored
         ]
         self._restored |= _restore(self._config, self._states, items, now)
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The underlying condition states, for the state directory."""
         return [
-            {
-                "type": state.current.type,
-                "status": state.current.status.value,
-                "transition": state.current.transition.timestamp(),
-                "reason": state.current.reason,
-                "message": state.current.message,
-                "last_seen": state.last_seen,
-            }
-            for state in self._states.values()
+            saved_condition(state.current) | {"last_seen": state.last_seen} for state in self._states.values()
         ]
 
     # -- rule matches ------------------------------------------------------------------------
@@ -361,15 +346,9 @@ def _restore(
     }
     for item in saved:
         try:
-            restored = Condition(
-                type=str(item["type"]),
-                status=ConditionStatus(item["status"]),
-                transition=utc_from_timestamp(float(item["transition"])),
-                reason=str(item["reason"]),
-                message=str(item["message"]),
-            )
+            restored = condition_from_saved(item)
             last_seen = float(item.get("last_seen", now))
-        except (KeyError, TypeError, ValueError):
+        except (TypeError, ValueError):
             log.warning("%s: ignoring an unreadable saved condition: %r", config.file, item)
             continue
         state = states.get(restored.type)
