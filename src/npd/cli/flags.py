@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from npd.config.duration import format_go_duration, parse_go_duration
+from npd.gostrconv import parse_bool, parse_int
 
 
 class Kind(enum.Enum):
@@ -51,43 +52,11 @@ class FlagError(Exception):
     """A command line pflag would refuse; the message is pflag's."""
 
 
-_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-
-
-def _parse_bool(text: str) -> bool:
-    if text in _TRUE:
-        return True
-    if text in _FALSE:
-        return False
-    raise ValueError(f'strconv.ParseBool: parsing "{text}": invalid syntax')
-
-
-_INT64 = range(-(1 << 63), 1 << 63)
-
-
-def _parse_int(text: str) -> int:
-    """Go's ``strconv.ParseInt(text, 0, 64)``: base prefixes, a leading 0 is octal, 64-bit range."""
-    body = text[1:] if text[:1] in "+-" else text
-    if not body or not (body.isascii() and body.replace("_", "").isalnum()):
-        raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax')
-    try:
-        if len(body) > 1 and body[0] == "0" and body[1].isdigit():
-            value = int(text.replace("0", "0o", 1), 0)
-        else:
-            value = int(text, 0)
-    except ValueError:
-        raise ValueError(f'strconv.ParseInt: parsing "{text}": invalid syntax') from None
-    if value not in _INT64:
-        raise ValueError(f'strconv.ParseInt: parsing "{text}": value out of range')
-    return value
-
-
 def _convert(flag: Flag, text: str) -> Any:
     if flag.kind is Kind.BOOL:
-        return _parse_bool(text)
+        return parse_bool(text)
     if flag.kind is Kind.INT:
-        return _parse_int(text)
+        return parse_int(text)
     if flag.kind is Kind.FLOAT:
         return float(text)
     if flag.kind is Kind.DURATION:

@@ -15,6 +15,7 @@ from typing import Any
 
 from npd.config.duration import parse_go_duration
 from npd.config.errors import ConfigError
+from npd.gostrconv import INT64
 
 
 class JSONObject(list[tuple[str, Any]]):
@@ -103,9 +104,6 @@ def go_fold(name: str) -> str:
     return name.upper() if name.isascii() else "".join(_fold_char(char) for char in name)
 
 
-_INT64 = range(-(1 << 63), 1 << 63)
-
-
 class Fields:
     """Typed access to the fields of one JSON object, following Go's ``encoding/json``.
 
@@ -172,7 +170,7 @@ class Fields:
         value: int = self._scalar(
             key, default, nullable, lambda v: isinstance(v, int) and not isinstance(v, bool), "an integer"
         )
-        if value not in _INT64:
+        if value not in INT64:
             raise self.error(key, f"{value} does not fit a 64-bit integer")
         return value
 

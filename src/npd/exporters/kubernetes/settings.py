@@ -16,6 +16,8 @@ import socket
 import urllib.parse
 from dataclasses import dataclass
 
+from npd.gostrconv import parse_bool
+
 SERVICE_ACCOUNT_DIR = "/var/run/secrets/kubernetes.io/serviceaccount"
 DEFAULT_EVENT_NAMESPACE = "default"
 
@@ -75,12 +77,10 @@ def _flag(query: dict[str, list[str]], name: str, default: bool, uri: str) -> bo
     if not values:
         return default
     value = values[0]
-    # strconv.ParseBool's spellings, as upstream parses these options.
-    if value in ("1", "t", "T", "TRUE", "true", "True"):
-        return True
-    if value in ("0", "f", "F", "FALSE", "false", "False"):
-        return False
-    raise KubeSettingsError(f"--apiserver-override={uri}: {name}={value} is not a boolean")
+    try:
+        return parse_bool(value)  # as upstream parses these options
+    except ValueError:
+        raise KubeSettingsError(f"--apiserver-override={uri}: {name}={value} is not a boolean") from None
 
 
 def override_connection(uri: str, account_dir: str = SERVICE_ACCOUNT_DIR) -> Connection:
