@@ -424,3 +424,102 @@ def test_upstream_config_runs_unchanged_from_its_directory(
         ("NTPIsDown", change("True", "NTPIsDown", "NTP service is not running")),
     ]
     assert ntp(sink.statuses[-1]).status is ConditionStatus.TRUE
+
+
+def test_stderr_npd_event_lines_become_warning_events(tmp_path: Path) -> None:
+    plugin = script(
+        tmp_path / "repairing",
+        "echo 'starting up' >&2\n"
+        "echo 'npd-event: KubeletRepaired: restarted kubelet (systemctl restart kubelet)' >&2\n"
+        "echo 'npd-event: lowercase: not a reason' >&2\n"
+        "echo '  npd-event: Indented: not at the start of the line' >&2\n"
+        "echo 'npd-event: NoMessage:' >&2\n"
+        "echo 'kubelet was found unhealthy'\n"
+        "exit 1\n",
+    )
+    config = load(tmp_path, [permanent(reason="KubeletUnhealthy", path=plugin)])
+    monitor = PluginMonitor(config, name="health", clock=lambda: T0)
+    sink = Sink()
+    asyncio.run(running(monitor, sink, lambda: any(s.events for s in sink.statuses)))
+    [run] = [s for s in sink.statuses if s.events]
+    assert [(e.severity, e.reason) for e in run.events] == [
+        (Severity.WARN, "KubeletUnhealthy"),  # the condition change comes first
+        (Severity.WARN, "KubeletRepaired"),
+    ]
+    assert run.events[1].message == "restarted kubelet (systemctl restart kubelet)"
+    assert run.events[1].timestamp == utc_from_timestamp(T0)
+
+
+def test_stderr_events_are_capped_per_run_and_cut_to_the_event_limit(tmp_path: Path) -> None:
+    config = load(tmp_path, [temporary()])
+    monitor = PluginMonitor(config, name="t", clock=lambda: T0)
+    stderr = "".join(f"npd-event: Flood{i}: {'x' * 2000}\n" for i in range(50))
+    events = monitor.apply(config.rules[0], PluginResult(OK, 0, "", stderr=stderr), T0)
+    assert [e.reason for e in events] == [f"Flood{i}" for i in range(10)]
+    assert all(len(e.message.encode()) <= 1024 and e.message.startswith("xxx") for e in events)
+
+
+def test_stderr_events_repeat_on_every_run_unlike_the_rules_own(tmp_path: Path) -> None:
+    # A record is an action the plugin took; two repairs are two events.
+    config = load(tmp_path, [temporary(reason="Flaky")])
+    monitor = PluginMonitor(config, name="t", clock=lambda: T0)
+    failing = PluginResult(NON_OK, 1, "broken", stderr="npd-event: Repaired: restarted it\n")
+    first = monitor.apply(config.rules[0], failing, T0)
+    second = monitor.apply(config.rules[0], failing, T0 + 1)
+    assert [e.reason for e in first] == ["Flaky", "Repaired"]
+    assert [e.reason for e in second] == ["Repaired"]
+
+
+def samples(monitor: PluginMonitor, name: str) -> dict[tuple[tuple[str, str], ...], float]:
+    [family] = [f for f in monitor.collect() if f.name == name]
+    return {sample.labels: sample.value for sample in family.samples}
+
+
+def test_run_metrics_count_verdicts_timeouts_and_seconds(tmp_path: Path) -> None:
+    state = tmp_path / "state"
+    set_verdict(state, 1, "down")
+    check = verdict_script(tmp_path / "check", state)
+    hang = script(tmp_path / "hang", "exec sleep 60\n")
+    config = load(
+        tmp_path,
+        [
+            permanent(path=check, invoke_interval="0.05s"),
+            temporary(reason="Hangs", path=hang, timeout="0.1s", invoke_interval="0.05s"),
+        ],
+    )
+    monitor = PluginMonitor(config, name="m")
+    sink = Sink()
+
+    def ran() -> bool:
+        runs = samples(monitor, "npd_plugin_runs_total")
+        return runs[(("monitor", "m"), ("rule", "Hangs"), ("status", "Unknown"))] >= 2 and (
+            runs[(("monitor", "m"), ("rule", "NTPIsDown"), ("status", "NonOK"))] >= 2
+        )
+
+    asyncio.run(running(monitor, sink, ran))
+    runs = samples(monitor, "npd_plugin_runs_total")
+    assert runs[(("monitor", "m"), ("rule", "NTPIsDown"), ("status", "OK"))] == 0
+    assert runs[(("monitor", "m"), ("rule", "Hangs"), ("status", "OK"))] == 0
+    timeouts = samples(monitor, "npd_plugin_timeouts_total")
+    assert timeouts[(("monitor", "m"), ("rule", "Hangs"))] >= 2
+    assert timeouts[(("monitor", "m"), ("rule", "NTPIsDown"))] == 0
+    seconds = samples(monitor, "npd_plugin_run_seconds_total")
+    # Each timed-out run lasted at least its 0.1 s timeout.
+    assert seconds[(("monitor", "m"), ("rule", "Hangs"))] >= 0.2
+    assert (
+        0
+        < seconds[(("monitor", "m"), ("rule", "NTPIsDown"))]
+        < seconds[(("monitor", "m"), ("rule", "Hangs"))]
+    )
+
+
+def test_run_metrics_of_rules_sharing_a_reason_add_up(tmp_path: Path) -> None:
+    config = load(tmp_path, [temporary(reason="Same"), temporary(reason="Same", args=["x"])])
+    monitor = PluginMonitor(config, name="m")
+    sink = Sink()
+    for rule in config.rules:
+        monitor.publish(sink, rule, PluginResult(NON_OK, 1, "", duration=0.5))
+    runs = samples(monitor, "npd_plugin_runs_total")
+    assert len(runs) == 3  # one series per status, not per rule
+    assert runs[(("monitor", "m"), ("rule", "Same"), ("status", "NonOK"))] == 2
+    assert samples(monitor, "npd_plugin_run_seconds_total") == {(("monitor", "m"), ("rule", "Same")): 1.0}

@@ -5,7 +5,8 @@ docs/plugins.md: rules are grouped by their invoke interval, each group runs on 
 and waits for its batch, and a ``concurrency`` limit is shared by all groups. A permanent rule
 drives its condition through upstream's five transitions; a temporary rule reports an event
 when its plugin finds a problem, but (unlike upstream) not again on every run while nothing
-changes. Running one plugin safely is :func:`npd.sources.plugin.run_plugin`'s job.
+changes. A plugin may also report events of its own on stderr (:mod:`npd.monitors.pluginevents`).
+Running one plugin safely is :func:`npd.sources.plugin.run_plugin`'s job.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from npd.monitors.base import (
     saved_condition,
 )
 from npd.monitors.perfdata import PerfItem, parse_perfdata, perfdata_families, split_output
+from npd.monitors.pluginevents import stderr_events
 from npd.problem import (
     Condition,
     ConditionStatus,
@@ -69,6 +71,15 @@ def _default_runner(
     path: str, args: Sequence[str], *, timeout: float, max_output: int, env: Mapping[str, str] | None
 ) -> Awaitable[PluginResult]:
     return run_plugin(path, args, timeout=timeout, max_output=max_output, env=env)
+
+
+@dataclass
+class _RunTotals:
+    """One rule's run counts, for the ``npd_plugin_run*`` metrics."""
+
+    by_status: dict[PluginStatus, int]
+    timeouts: int = 0
+    seconds: float = 0.0
 
 
 @dataclass
@@ -119,6 +130,10 @@ class PluginMonitor(Monitor):
         self._repeats: dict[int, _Repeat] = {}
         #: Per Nagios rule (by id), the performance data of its latest run.
         self._perfdata: dict[int, list[PerfItem]] = {}
+        #: Per rule (by id), what its runs came to.
+        self._runs: dict[int, _RunTotals] = {
+            id(rule): _RunTotals(dict.fromkeys(PluginStatus, 0)) for rule in config.rules
+        }
         #: Per condition type, the Nagios exit code that holds it True: WARNING → CRITICAL updates it.
         self._severities: dict[str, int | None] = {}
         self._restored = self._restore(saved_conditions or [])
@@ -204,15 +219,45 @@ class PluginMonitor(Monitor):
         return judged
 
     def collect(self) -> list[MetricFamily]:
-        """``npd_plugin_perfdata`` and ``npd_plugin_perfdata_threshold`` of this monitor's Nagios rules."""
-        return perfdata_families(
+        """Per rule, ``npd_plugin_runs_total{monitor,rule,status}``,
+        ``npd_plugin_timeouts_total`` and ``npd_plugin_run_seconds_total``; and the Nagios rules'
+        ``npd_plugin_perfdata`` and ``npd_plugin_perfdata_threshold``."""
+        runs = MetricFamily("npd_plugin_runs_total", "Plugin runs, by the verdict they came to.", "counter")
+        timeouts = MetricFamily(
+            "npd_plugin_timeouts_total", "Plugin runs killed for overrunning their timeout.", "counter"
+        )
+        seconds = MetricFamily(
+            "npd_plugin_run_seconds_total",
+            "Seconds spent in plugin runs (divided by npd_plugin_runs_total: the mean run time).",
+            "counter",
+        )
+        # Rules are labelled by reason; rules sharing one (a check with several arguments) add up.
+        by_reason: dict[str, _RunTotals] = {}
+        for rule in self._config.rules:
+            totals = self._runs[id(rule)]
+            into = by_reason.setdefault(rule.reason, _RunTotals(dict.fromkeys(PluginStatus, 0)))
+            for status, count in totals.by_status.items():
+                into.by_status[status] += count
+            into.timeouts += totals.timeouts
+            into.seconds += totals.seconds
+        for reason, totals in by_reason.items():
+            for status, count in totals.by_status.items():
+                runs.add(count, monitor=self.name, rule=reason, status=status.value)
+            timeouts.add(totals.timeouts, monitor=self.name, rule=reason)
+            seconds.add(totals.seconds, monitor=self.name, rule=reason)
+        perfdata = perfdata_families(
             (self.name, rule.reason, item)
             for rule in self._config.rules
             for item in self._perfdata.get(id(rule), ())
         )
+        return [runs, timeouts, seconds, *perfdata]
 
     def publish(self, sink: StatusSink, rule: PluginRule, result: PluginResult) -> None:
         """Report one result: a Status after every run (a heartbeat, as upstream sends)."""
+        totals = self._runs[id(rule)]
+        totals.by_status[result.status] += 1
+        totals.timeouts += result.timed_out
+        totals.seconds += result.duration
         before = self.conditions
         events = self.apply(rule, result, self._clock())
         self._last_seq = sink.publish(self._status(events))
@@ -220,12 +265,18 @@ class PluginMonitor(Monitor):
             sink.checkpoint(self.name, self._last_seq, {"conditions": self.snapshot()})
 
     def apply(self, rule: PluginRule, result: PluginResult, now: float) -> tuple[Event, ...]:
-        """The events one plugin result causes, updating the conditions it changes."""
+        """The events one plugin result causes, updating the conditions it changes: the rule's
+        own, then those the plugin reported on stderr."""
         if result.status is not PluginStatus.OK:
             log.info("%s: %s: %s: %s", self.name, rule.reason, result.status.value, result.output)
         if rule.type is RuleType.TEMPORARY:
-            return self._temporary(rule, result, now)
-        return self._permanent(rule, result, now)
+            events = self._temporary(rule, result, now)
+        else:
+            events = self._permanent(rule, result, now)
+        reported = stderr_events(result.stderr, utc_from_timestamp(now))
+        for event in reported:
+            log.info("%s: %s reported %s: %s", self.name, rule.reason, event.reason, event.message)
+        return events + reported
 
     def _temporary(self, rule: PluginRule, result: PluginResult, now: float) -> tuple[Event, ...]:
         key = id(rule)
