@@ -80,6 +80,28 @@ def test_only_the_lookback_window_and_the_source_count(
     assert log_counter(*args, "--lookback=2h", "--count=3").returncode == 1
 
 
+def test_the_delay_skips_entries_soon_after_boot(
+    journal_writer: JournalFileWriter, journal_dir: Path
+) -> None:
+    uptime = time.clock_gettime(time.CLOCK_BOOTTIME)
+    if uptime < 120:
+        pytest.skip("needs a machine up for 2 minutes: entries must fit between boot and the delay")
+    now = time.time()
+    booted = now - uptime
+    journal_writer.write(
+        [
+            journal_writer.entry(UNREGISTER, identifier="kernel", realtime=booted + 5),
+            journal_writer.entry(UNREGISTER, identifier="kernel", realtime=now - 10),
+        ]
+    )
+    args = ["--journald-source=kernel", f"--log-path={journal_dir}", f"--pattern={PATTERN}", "--count=2"]
+    # A lookback reaching back before boot: the window starts at boot + delay.
+    assert log_counter(*args, "--lookback=100000h").returncode == 1
+    # Boot + delay lands 60 s ago: the entry from 5 s after boot is out.
+    assert log_counter(*args, "--lookback=100000h", f"--delay={int(uptime) - 60}s").returncode == 0
+    assert log_counter(*args, "--lookback=100000h", "--delay=1s").returncode == 1
+
+
 def test_the_revert_pattern_subtracts(journal_writer: JournalFileWriter, journal_dir: Path) -> None:
     write(
         journal_writer,
