@@ -44,6 +44,6 @@ ENV PATH="$VIRTUAL_ENV/bin:$PATH" \
 USER 65532:65532
 
 ENTRYPOINT ["/opt/npd/bin/node-problem-detector"]
-# Upstream's image runs its kernel monitors by default; npd's runs all nine bundled monitors.
+# Upstream's image runs its kernel monitors by default; npd's runs all the bundled monitors.
 # A pod's `args:` replaces this list; its `command:` replaces the entrypoint as well.
-CMD ["--config.system-log-monitor=/config/kernel-monitor.json,/config/storage-monitor.json,/config/hardware-monitor.json,/config/network-monitor.json,/config/docker-monitor.json,/config/containerd-monitor.json,/config/kubelet-monitor.json,/config/systemd-monitor.json,/config/timesync-monitor.json", "--logtostderr"]
+CMD ["--config.system-log-monitor=/config/kernel-monitor.json,/config/storage-monitor.json,/config/hardware-monitor.json,/config/network-monitor.json,/config/docker-monitor.json,/config/containerd-monitor.json,/config/kubelet-monitor.json,/config/systemd-monitor.json,/config/timesync-monitor.json", "--config.system-stats-monitor=/config/system-stats-monitor.json", "--logtostderr"]

@@ -113,7 +113,8 @@ def rule(document: dict[str, Any], index: int = 0) -> dict[str, Any]:
 def test_bundled_configs_pass(check: Check, path: Path) -> None:
     code, lines = check("--test", path)
     assert code == 0, lines
-    assert lines[-1].startswith(f"{path}: OK (system-log-monitor, ")
+    kind = "system-stats-monitor" if path.name == "system-stats-monitor.json" else "system-log-monitor"
+    assert lines[-1].startswith(f"{path}: OK ({kind}, ")
     assert all(": warning: " in line for line in lines[:-1]), lines
 
 

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from npd.daemon.build import BUNDLED_LOG_MONITORS
+from npd.daemon.build import BUNDLED_LOG_MONITORS, BUNDLED_STATS_MONITORS
 from tests.support.daemon import start_daemon
 from tests.support.kube import REPO_ROOT, ControlPlane
 
@@ -28,6 +28,7 @@ UNPRIVILEGED = DEPLOY / "overlays" / "unprivileged"
 VARIANTS = {"default": DEPLOY, "unprivileged": UNPRIVILEGED}
 STATE_DIR = "/var/lib/npd"
 MONITOR_FLAG = "--config.system-log-monitor="
+STATS_FLAG = "config.system-stats-monitor"
 
 Obj = dict[str, Any]
 
@@ -176,7 +177,7 @@ def test_generated_copies_are_current() -> None:
 def test_configmap_holds_every_bundled_config_byte_for_byte(rendered: dict[str, list[Obj]]) -> None:
     data = mounted_config_map(rendered["default"])["data"]
     bundled = {path.name: path.read_bytes() for path in BUNDLED.glob("*.json")}
-    assert len(bundled) == 9
+    assert len(bundled) == 10
     assert sorted(data) == sorted(bundled)
     for name, content in bundled.items():
         assert data[name].encode("utf-8") == content, f"{name} differs from src/npd/config/defaults/{name}"
@@ -192,9 +193,11 @@ def test_monitor_flag_names_exactly_the_configmap_keys(rendered: dict[str, list[
     assert all(path.startswith("/config/") for path in paths), paths
     names = [path.removeprefix("/config/") for path in paths]
     assert len(names) == len(set(names)), f"a monitor is named twice: {names}"
-    assert sorted(names) == sorted(mounted_config_map(objects)["data"])
+    stats = [path.removeprefix("/config/") for path in flag_value(daemonset, STATS_FLAG).split(",")]
+    assert sorted(names + stats) == sorted(mounted_config_map(objects)["data"])
     # The order `npd run` uses for its bundled monitors.
     assert names == list(BUNDLED_LOG_MONITORS)
+    assert stats == list(BUNDLED_STATS_MONITORS)
 
 
 def test_image_default_command_runs_the_same_monitors(daemonset: Obj) -> None:
@@ -203,6 +206,9 @@ def test_image_default_command_runs_the_same_monitors(daemonset: Obj) -> None:
     image_args = json.loads(cmd.group(1))
     image_paths = [a.removeprefix(MONITOR_FLAG) for a in image_args if a.startswith(MONITOR_FLAG)]
     assert image_paths == [",".join(monitor_paths(daemonset))]
+    stats = f"--{STATS_FLAG}="
+    image_stats = [a.removeprefix(stats) for a in image_args if a.startswith(stats)]
+    assert image_stats == [flag_value(daemonset, STATS_FLAG)]
 
 
 # -- the DaemonSet -------------------------------------------------------------------------------
@@ -379,6 +385,9 @@ def test_unprivileged_overlay_reads_kernel_messages_from_the_journal(
     for name, text in data.items():
         bundled_text = (BUNDLED / name).read_text()
         config, bundled = json.loads(text), json.loads(bundled_text)
+        if name in BUNDLED_STATS_MONITORS:
+            assert text == bundled_text  # reads /proc, not logs: the same in both variants
+            continue
         assert config["plugin"] == "journald", f"{name} still reads {config['plugin']}"
         if bundled["plugin"] == "kmsg":
             switched.append(name)

@@ -174,6 +174,13 @@ class Fields:
             raise self.error(key, f"{value} does not fit a 64-bit integer")
         return value
 
+    def number(self, key: str, default: float) -> float:
+        """A Go ``float64`` field: any JSON number."""
+        value: float = self._scalar(
+            key, default, False, lambda v: isinstance(v, int | float) and not isinstance(v, bool), "a number"
+        )
+        return float(value)
+
     def duration(self, key: str, default: str, *, nullable: bool = False) -> float:
         """A Go duration string, in seconds; an empty string is an error, as in Go."""
         text = self.string(key, default, nullable=nullable)

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from npd.config.duration import parse_go_duration
+from npd.config.exhaustion import ExhaustionConfig, load_exhaustion
 from npd.config.jsonfields import Fields
 from npd.goregex import GoRegexError, compile_go
 
@@ -59,6 +60,8 @@ class SystemStatsConfig:
     lsblk_timeout: float = 5.0
     exclude_interface_regexp: str = ""
     known_modules_path: str = ""
+    #: npd's resource exhaustion conditions; ``None`` (no ``exhaustion`` key) reports none.
+    exhaustion: ExhaustionConfig | None = None
 
 
 _LSBLK_DEFAULT = "5s"
@@ -75,7 +78,8 @@ def load_system_stats(top: Fields, warn: Callable[[str], None]) -> SystemStatsCo
     As upstream: an empty duration means its default; ``invokeInterval`` (60s) must be
     positive; ``lsblkTimeout`` (5s, compared even without a ``disk`` section) must be positive
     and at most ``invokeInterval``; ``procPath`` must exist; unknown metric IDs are ignored
-    (warned here).
+    (warned here). ``exhaustion`` (npd's extension) is validated by
+    :func:`npd.config.exhaustion.load_exhaustion`.
     """
     invoke_interval = _duration_or_default(top, "invokeInterval", "60s")
     if invoke_interval <= 0:
@@ -123,6 +127,7 @@ def load_system_stats(top: Fields, warn: Callable[[str], None]) -> SystemStatsCo
     proc_path = top.string("procPath") or "/proc"
     if not os.path.exists(proc_path):
         raise top.error("procPath", f"{proc_path} does not exist")
+    exhaustion = load_exhaustion(top, warn)
     config = SystemStatsConfig(
         file=top.file,
         invoke_interval=invoke_interval,
@@ -133,6 +138,7 @@ def load_system_stats(top: Fields, warn: Callable[[str], None]) -> SystemStatsCo
         lsblk_timeout=lsblk_timeout,
         exclude_interface_regexp=exclude,
         known_modules_path=known_modules,
+        exhaustion=exhaustion,
     )
     top.done()
     return config

@@ -55,6 +55,8 @@ BUNDLED_LOG_MONITORS = (
     "systemd-monitor.json",
     "timesync-monitor.json",
 )
+#: Bundled system stats monitor configs: upstream's metrics plus npd's exhaustion conditions.
+BUNDLED_STATS_MONITORS = ("system-stats-monitor.json",)
 
 
 class StartupError(Exception):
@@ -91,6 +93,11 @@ def bundled_configs() -> list[str]:
     return [os.path.join(BUNDLED_DIR, name) for name in BUNDLED_LOG_MONITORS]
 
 
+def bundled_stats_configs() -> list[str]:
+    """Paths of npd's default system stats monitor configs."""
+    return [os.path.join(BUNDLED_DIR, name) for name in BUNDLED_STATS_MONITORS]
+
+
 def monitor_name(path: str, options: Options) -> str:
     """A monitor's identity in logs and in the state directory."""
     if options.bundled_defaults:
@@ -107,7 +114,8 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
     log_paths = bundled_configs() if options.bundled_defaults else list(options.system_log_monitors)
     log_configs = [load_log_monitor_file(path, warn) for path in log_paths]
     plugin_configs = [load_plugin_monitor_file(path, warn) for path in options.custom_plugin_monitors]
-    stats_configs = [load_system_stats_file(path, warn) for path in options.system_stats_monitors]
+    stats_paths = bundled_stats_configs() if options.bundled_defaults else list(options.system_stats_monitors)
+    stats_configs = [load_system_stats_file(path, warn) for path in stats_paths]
     if not log_configs and not plugin_configs and not stats_configs:
         raise StartupError("no configuration option for any problem daemon is specified")
 
@@ -141,10 +149,13 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
         daemon.monitors.append(
             PluginMonitor(plugin_config, name=name, saved_conditions=saved.get("conditions"))
         )
-    stats_monitors = [
-        SystemStatsMonitor(stats_config, name=monitor_name(stats_config.file, options))
-        for stats_config in stats_configs
-    ]
+    stats_monitors: list[SystemStatsMonitor] = []
+    for stats_config in stats_configs:
+        name = monitor_name(stats_config.file, options)
+        saved = state.load(name) or {}
+        stats_monitors.append(
+            SystemStatsMonitor(stats_config, name=name, saved_conditions=saved.get("conditions"))
+        )
     daemon.monitors += stats_monitors
     for exporter in exporters:
         exporter.declare([monitor.declaration for monitor in daemon.monitors])

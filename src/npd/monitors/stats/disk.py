@@ -15,10 +15,13 @@ SECTOR_BYTES = 512
 
 @dataclass(frozen=True, slots=True)
 class Usage:
-    """A file system's space, as ``df`` (and gopsutil) count it."""
+    """A file system's space, as ``df`` (and gopsutil) count it, and its inodes as ``df -i`` does."""
 
     free: int
     used: int
+    #: Inodes in all and free; 0 in all where the file system has no fixed inode table (btrfs).
+    inodes_total: int = 0
+    inodes_free: int = 0
 
     @property
     def percent_used(self) -> float:
@@ -30,7 +33,12 @@ class Usage:
 def statvfs_usage(mountpoint: str) -> Usage:
     """The space of the file system mounted at ``mountpoint`` (``OSError`` if it cannot be read)."""
     st = os.statvfs(mountpoint)
-    return Usage(free=st.f_bavail * st.f_frsize, used=(st.f_blocks - st.f_bfree) * st.f_frsize)
+    return Usage(
+        free=st.f_bavail * st.f_frsize,
+        used=(st.f_blocks - st.f_bfree) * st.f_frsize,
+        inodes_total=st.f_files,
+        inodes_free=st.f_ffree,
+    )
 
 
 @dataclass(frozen=True, slots=True)
