@@ -22,6 +22,9 @@ commands:
   log-counter
              count a pattern in a window of the journal; upstream's log-counter, for custom
              plugin rules (npd log-counter --help)
+  health-check
+             check kubelet, kube-proxy, the CRI runtime or docker, and restart it when unhealthy;
+             upstream's health-checker, for custom plugin rules (npd health-check --help)
   version    print npd's version
 """
 
@@ -46,6 +49,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         from npd.cli.logcounter import run as log_counter  # noqa: PLC0415
 
         sys.exit(log_counter("npd log-counter", rest))
+    if command == "health-check":
+        from npd.cli.healthcheck import run as health_check  # noqa: PLC0415
+
+        sys.exit(health_check("npd health-check", rest))
     if command == "check-config":
         from npd.cli.checkconfig import main as check_config  # noqa: PLC0415
 
