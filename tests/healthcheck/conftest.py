@@ -193,7 +193,7 @@ def docker_host(endpoint: Endpoint) -> str:
 
 # containerd.
 
-_CONTAINERD_CONFIG = """\
+CONTAINERD_CONFIG = """\
 version = 2
 root = "{dir}/root"
 state = "{dir}/state"
@@ -282,7 +282,7 @@ def _daemon(argv: list[str], directory: str, socket_name: str, ready: str) -> It
         shutil.rmtree(directory, ignore_errors=True)
 
 
-def _unavailable(program: str, package: str) -> str | None:
+def unavailable(program: str, package: str) -> str | None:
     if shutil.which(program) is None:
         return f"{program} is not installed (Debian package {package}; tools/install-test-deps)"
     if os.geteuid() != 0:
@@ -293,13 +293,13 @@ def _unavailable(program: str, package: str) -> str | None:
 @pytest.fixture
 def containerd() -> Iterator[Daemon]:
     """Debian's containerd with its CRI plugin loaded, on a private root, state and socket."""
-    reason = _unavailable("containerd", "containerd")
+    reason = unavailable("containerd", "containerd")
     if reason is not None:
         pytest.skip(reason)
     # Under /tmp directly: a unix socket path must fit in 108 bytes.
     directory = tempfile.mkdtemp(prefix="npd-ctd-")
     config = Path(directory, "config.toml")
-    config.write_text(_CONTAINERD_CONFIG.format(dir=directory))
+    config.write_text(CONTAINERD_CONFIG.format(dir=directory))
     with _daemon(
         ["containerd", "--config", str(config)],
         directory,
@@ -316,7 +316,7 @@ def containerd() -> Iterator[Daemon]:
 @pytest.fixture
 def dockerd() -> Iterator[Daemon]:
     """Debian's dockerd (docker.io) on a private data root and socket, with no networking to set up."""
-    reason = _unavailable("dockerd", "docker.io")
+    reason = unavailable("dockerd", "docker.io")
     if reason is not None:
         pytest.skip(reason)
     directory = tempfile.mkdtemp(prefix="npd-dockerd-")
