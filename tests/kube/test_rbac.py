@@ -30,6 +30,8 @@ from lightkube.resources.events_v1 import Event as EventsV1Event
 from lightkube.resources.rbac_authorization_v1 import ClusterRole, ClusterRoleBinding
 from lightkube.types import PatchType
 
+from npd.config.loader import MonitorKind, load_monitor_config
+from npd.config.stats import SystemStatsConfig
 from tests.support.daemon import start_daemon
 from tests.support.kube import REPO_ROOT, ControlPlane
 
@@ -335,6 +337,21 @@ def test_npd_is_refused(control_plane: ControlPlane, npd: Client, granted: str, 
 # -- the whole deployment, minus the container -------------------------------------------------------
 
 
+def stats_condition_types(args: list[str]) -> set[str]:
+    """The exhaustion conditions of the system stats configs ``args`` names (not in any ``conditions``)."""
+    flag = "--config.system-stats-monitor="
+    types: set[str] = set()
+    for arg in args:
+        if not arg.startswith(flag):
+            continue
+        for path in arg.removeprefix(flag).split(","):
+            config = load_monitor_config(path, MonitorKind.SYSTEM_STATS, lambda _: None)
+            assert isinstance(config, SystemStatsConfig) and config.exhaustion is not None
+            types |= {watch.resource.condition for watch in config.exhaustion.watches}
+    assert types, "the DaemonSet runs no exhaustion conditions"
+    return types
+
+
 def test_daemon_with_the_manifests_command_line_reports_as_npd(
     control_plane: ControlPlane, granted: str, tmp_path: Path
 ) -> None:
@@ -373,6 +390,7 @@ def test_daemon_with_the_manifests_command_line_reports_as_npd(
     assert entry["command"] == ["node-problem-detector"]
     expected = sorted(
         {c["type"] for text in config_map["data"].values() for c in json.loads(text).get("conditions", [])}
+        | stats_condition_types(args)
     )
 
     with start_daemon(
