@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from npd.metrics.model import MetricFamily
 from npd.monitors.stats.base import Families, Paths, StatsCollector, parse_int
+from npd.monitors.stats.mounts import MOUNTINFO_CANDIDATES, nodev_filesystems, parse_mountinfo
 
 #: /proc/diskstats counts 512-byte sectors whatever the device's sector size.
 SECTOR_BYTES = 512
@@ -196,7 +197,7 @@ class DiskCollector(StatsCollector):
         ):
             return []
         text = None
-        for candidate in ("1/mountinfo", "self/mountinfo"):
+        for candidate in MOUNTINFO_CANDIDATES:
             path = os.path.join(self.paths.proc, candidate)
             if os.path.exists(path):
                 text = self.warner.read(path)
@@ -207,29 +208,16 @@ class DiskCollector(StatsCollector):
             )
             return []
         self.warner.clear("mountinfo")
-        nodev = self._nodev_filesystems()
+        nodev = nodev_filesystems(self.warner.read(os.path.join(self.paths.proc, "filesystems")) or "")
         mounts: list[_Mount] = []
         seen: set[str] = set()
-        for line in text.splitlines():
-            head, sep, tail = line.partition(" - ")
-            before, after = head.split(), tail.split()
-            if not sep or len(before) < 6 or len(after) < 2:
-                continue
-            fs_type, device = after[0], after[1]
-            if fs_type in nodev or not device.startswith("/dev/") or device in seen:
+        for entry in parse_mountinfo(text):
+            device = entry.source
+            if entry.fs_type in nodev or not device.startswith("/dev/") or device in seen:
                 continue
             seen.add(device)
-            mountpoint = before[4].replace("\\040", " ")
-            mounts.append(_Mount(device, mountpoint, fs_type, before[5]))
+            mounts.append(_Mount(device, entry.mountpoint, entry.fs_type, entry.options))
         return mounts
-
-    def _nodev_filesystems(self) -> set[str]:
-        text = self.warner.read(os.path.join(self.paths.proc, "filesystems")) or ""
-        return {
-            line.split()[1]
-            for line in text.splitlines()
-            if line.startswith("nodev") and len(line.split()) > 1
-        }
 
     def _space(self, out: Families, mounts: list[_Mount]) -> None:
         usages: list[tuple[_Mount, Usage]] = []

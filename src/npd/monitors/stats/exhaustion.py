@@ -26,6 +26,7 @@ from npd.metrics.model import MetricFamily
 from npd.monitors.base import condition_from_saved, saved_condition
 from npd.monitors.stats.base import Paths, Warner, parse_int
 from npd.monitors.stats.disk import Usage
+from npd.monitors.stats.mounts import MOUNTINFO_CANDIDATES, nodev_filesystems, parse_mountinfo
 from npd.problem import Condition, ConditionStatus, Event, condition_change_event, utc_from_timestamp
 
 log = logging.getLogger("npd.monitors.stats")
@@ -198,45 +199,32 @@ class NodeReader:
         device (``major:minor``, so tmpfs instances are told apart), its first mount point.
         """
         text: str | None = None
-        for candidate in (("1", "mountinfo"), ("self", "mountinfo")):
-            text, _ = self._text(*candidate)
+        for candidate in MOUNTINFO_CANDIDATES:
+            text, _ = self._text(candidate)
             if text is not None:
                 break
         if text is None:
             return None
-        nodev = self._nodev()
+        nodev = nodev_filesystems(self._text("filesystems")[0] or "")
         mounts: list[Mount] = []
         seen: set[str] = set()
         points: set[str] = set()
-        for line in text.splitlines():
-            head, sep, tail = line.partition(" - ")
-            before, after = head.split(), tail.split()
-            if not sep or len(before) < 6 or len(after) < 2:
-                continue
-            device_id, options, fs_type, device = before[2], before[5], after[0], after[1]
-            mountpoint = before[4].replace("\\040", " ")
+        for entry in parse_mountinfo(text):
+            mountpoint = entry.mountpoint
             # A later mount at the same point hides the earlier one (statvfs sees the later).
-            if device_id in seen or mountpoint in points or "ro" in options.split(","):
+            if entry.device_id in seen or mountpoint in points or entry.read_only:
                 continue
-            block = fs_type not in nodev if nodev else device.startswith("/dev/")
-            if not (block or fs_type == "tmpfs") or fs_type in _IMAGE_FS:
+            block = entry.fs_type not in nodev if nodev else entry.source.startswith("/dev/")
+            if not (block or entry.fs_type == "tmpfs") or entry.fs_type in _IMAGE_FS:
                 continue
             if any(mountpoint == tree or mountpoint.startswith(tree + "/") for tree in _PSEUDO_TREES):
                 continue
             if self._exclude is not None and self._exclude.search(mountpoint):
                 continue
-            seen.add(device_id)
+            seen.add(entry.device_id)
             points.add(mountpoint)
-            mounts.append(Mount(mountpoint, device, fs_type))
+            mounts.append(Mount(mountpoint, entry.source, entry.fs_type))
         return mounts
-
-    def _nodev(self) -> set[str]:
-        text, _ = self._text("filesystems")
-        return {
-            fields[1]
-            for line in (text or "").splitlines()
-            if (fields := line.split()) and fields[0] == "nodev" and len(fields) > 1
-        }
 
     def usages(self, mounts: list[Mount]) -> list[tuple[Mount, Usage]]:
         """Each mount's space and inodes; a mount that cannot be statted is left out (warned once)."""
