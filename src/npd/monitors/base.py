@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable, Sequence
+import logging
+from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
 from npd.problem import Condition, ConditionStatus, ProblemDeclaration, RuleType, Status, utc_from_timestamp
+
+log = logging.getLogger(__name__)
 
 
 class StatusSink(Protocol):
@@ -89,3 +92,22 @@ def condition_from_saved(item: dict[str, Any]) -> Condition:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ValueError(f"unreadable saved condition {item!r}: {exc}") from None
+
+
+def restorable_conditions(
+    saved: Iterable[dict[str, Any]], types: Container[str], owner: str
+) -> Iterator[tuple[Condition, dict[str, Any]]]:
+    """The saved conditions a monitor takes up at start, each with the item it was read from.
+
+    Only readable conditions of ``types`` that are True or False: Unknown says a source could
+    not be read or a check not run, which the monitor re-derives rather than trusts. An
+    unreadable item is logged (naming ``owner``) and skipped.
+    """
+    for item in saved:
+        try:
+            condition = condition_from_saved(item)
+        except ValueError:
+            log.warning("%s: ignoring an unreadable saved condition: %r", owner, item)
+            continue
+        if condition.type in types and condition.status is not ConditionStatus.UNKNOWN:
+            yield condition, item

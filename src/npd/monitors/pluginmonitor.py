@@ -26,7 +26,7 @@ from npd.metrics.model import MetricFamily
 from npd.monitors.base import (
     Monitor,
     StatusSink,
-    condition_from_saved,
+    restorable_conditions,
     rules_declaration,
     saved_condition,
 )
@@ -352,14 +352,7 @@ class PluginMonitor(Monitor):
     def _restore(self, saved: list[dict[str, Any]]) -> set[str]:
         """Overlay saved conditions of our types (True or False only); returns the types restored."""
         restored: set[str] = set()
-        for item in saved:
-            try:
-                condition = condition_from_saved(item)
-            except ValueError:
-                log.warning("%s: ignoring an unreadable saved condition: %r", self._config.file, item)
-                continue
-            if condition.type not in self._conditions or condition.status is ConditionStatus.UNKNOWN:
-                continue
+        for condition, _ in restorable_conditions(saved, self._conditions, self._config.file):
             self._conditions[condition.type] = condition
             restored.add(condition.type)
         return restored

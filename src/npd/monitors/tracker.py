@@ -25,7 +25,7 @@ from typing import Any
 
 from npd.config.conditions import DefaultCondition
 from npd.config.logmonitor import LogMonitorConfig, LogRule
-from npd.monitors.base import condition_from_saved, saved_condition
+from npd.monitors.base import restorable_conditions, saved_condition
 from npd.monitors.matcher import Match
 from npd.problem import (
     Condition,
@@ -344,16 +344,12 @@ def _restore(
     holders = {
         (rule.condition, rule.reason): rule for rule in config.rules if rule.type is RuleType.PERMANENT
     }
-    for item in saved:
+    for restored, item in restorable_conditions(saved, states, config.file):
         try:
-            restored = condition_from_saved(item)
             last_seen = float(item.get("last_seen", now))
         except (TypeError, ValueError):
-            log.warning("%s: ignoring an unreadable saved condition: %r", config.file, item)
-            continue
-        state = states.get(restored.type)
-        if state is None or restored.status is ConditionStatus.UNKNOWN:
-            continue
+            last_seen = now  # an older or damaged record: the problem counts as seen at start
+        state = states[restored.type]
         state.current = restored
         restored_types.add(restored.type)
         if restored.status is ConditionStatus.TRUE:

@@ -23,7 +23,7 @@ from npd.config.duration import format_go_duration
 from npd.config.exhaustion import ExhaustionConfig, Watch
 from npd.goregex import compile_go
 from npd.metrics.model import MetricFamily
-from npd.monitors.base import condition_from_saved, saved_condition
+from npd.monitors.base import restorable_conditions, saved_condition
 from npd.monitors.stats.base import Paths, Warner, parse_int
 from npd.monitors.stats.disk import Usage
 from npd.monitors.stats.mounts import MOUNTINFO_CANDIDATES, nodev_filesystems, parse_mountinfo
@@ -354,14 +354,7 @@ class ExhaustionWatcher:
     def restore(self, saved: Sequence[dict[str, Any]]) -> set[str]:
         """Take up saved True/False conditions of our types, so a restart does not flap them."""
         restored: set[str] = set()
-        for item in saved:
-            try:
-                condition = condition_from_saved(item)
-            except ValueError:
-                log.warning("system stats exhaustion: ignoring an unreadable saved condition: %r", item)
-                continue
-            if condition.type not in self._watches or condition.status is ConditionStatus.UNKNOWN:
-                continue
+        for condition, _ in restorable_conditions(saved, self._watches, "system stats exhaustion"):
             self._conditions[condition.type] = condition
             self._trackers[condition.type] = Hysteresis(
                 self._watches[condition.type], exhausted=condition.status is ConditionStatus.TRUE
