@@ -11,24 +11,34 @@ import json
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from npd.config.loader import MonitorKind, load_monitor_config
+from npd.config.plugin import PluginMonitorConfig
 from npd.daemon.build import BUNDLED_LOG_MONITORS, BUNDLED_STATS_MONITORS
-from tests.support.daemon import start_daemon
+from tests.healthcheck.conftest import FakeSystemctl, refused_port, unused_socket_path
+from tests.support.daemon import console_script, start_daemon
 from tests.support.kube import REPO_ROOT, ControlPlane
 
 DEPLOY = REPO_ROOT / "deploy"
 BUNDLED = REPO_ROOT / "src" / "npd" / "config" / "defaults"
 UNPRIVILEGED = DEPLOY / "overlays" / "unprivileged"
+HEALTH_CHECKER = DEPLOY / "overlays" / "health-checker"
 #: Every kustomization a user may apply.
-VARIANTS = {"default": DEPLOY, "unprivileged": UNPRIVILEGED}
+VARIANTS = {"default": DEPLOY, "unprivileged": UNPRIVILEGED, "health-checker": HEALTH_CHECKER}
 STATE_DIR = "/var/lib/npd"
 MONITOR_FLAG = "--config.system-log-monitor="
 STATS_FLAG = "config.system-stats-monitor"
+PLUGIN_FLAG = "config.custom-plugin-monitor"
+UPSTREAM_CONFIGS = Path("/work/shared/compat/upstream-config")
+#: The health-checker overlay's configs, and the host sockets it mounts for them.
+HEALTH_CHECKER_CONFIGS = ["health-checker-kubelet.json", "health-checker-containerd.json"]
+HOST_SOCKET_DIRS = ["/run/systemd", "/run/dbus", "/run/containerd"]
 
 Obj = dict[str, Any]
 
@@ -67,6 +77,19 @@ def monitor_paths(daemonset: Obj) -> list[str]:
     ]
     assert len(values) == 1, f"expected one {MONITOR_FLAG} flag: {command_line(daemonset)}"
     return values[0].split(",")
+
+
+def config_flags(daemonset: Obj) -> dict[str, list[str]]:
+    """Each ``--config.<kind>=`` flag's kind → the file names it lists under /config, in order."""
+    result: dict[str, list[str]] = {}
+    for arg in command_line(daemonset):
+        match = re.fullmatch(r"--config\.([a-z-]+)=(.*)", arg)
+        if match:
+            assert match[1] not in result, f"--config.{match[1]} given twice"
+            paths = match[2].split(",")
+            assert all(path.startswith("/config/") for path in paths), paths
+            result[match[1]] = [path.removeprefix("/config/") for path in paths]
+    return result
 
 
 def flag_value(daemonset: Obj, name: str) -> str:
@@ -185,19 +208,24 @@ def test_configmap_holds_every_bundled_config_byte_for_byte(rendered: dict[str, 
 
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_monitor_flag_names_exactly_the_configmap_keys(rendered: dict[str, list[Obj]], variant: str) -> None:
+    # Every --config.<kind> flag together names each ConfigMap key once: no config is shipped
+    # unused, and none is named that is not mounted.
     objects = rendered[variant]
     daemonset = only(objects, "DaemonSet")
-    paths = monitor_paths(daemonset)
     mounts = {m["name"]: m for m in container(daemonset)["volumeMounts"]}
     assert mounts["config"]["mountPath"] == "/config"
-    assert all(path.startswith("/config/") for path in paths), paths
-    names = [path.removeprefix("/config/") for path in paths]
+    flags = config_flags(daemonset)
+    names = [name for names in flags.values() for name in names]
     assert len(names) == len(set(names)), f"a monitor is named twice: {names}"
-    stats = [path.removeprefix("/config/") for path in flag_value(daemonset, STATS_FLAG).split(",")]
-    assert sorted(names + stats) == sorted(mounted_config_map(objects)["data"])
-    # The order `npd run` uses for its bundled monitors.
-    assert names == list(BUNDLED_LOG_MONITORS)
-    assert stats == list(BUNDLED_STATS_MONITORS)
+    assert sorted(names) == sorted(mounted_config_map(objects)["data"])
+    # The bundled monitors in every variant, in the order `npd run` uses.
+    assert flags.pop("system-log-monitor") == list(BUNDLED_LOG_MONITORS)
+    assert flags.pop("system-stats-monitor") == list(BUNDLED_STATS_MONITORS)
+    # Plugin monitors only where the variant adds them.
+    expected = (
+        {PLUGIN_FLAG.removeprefix("config."): HEALTH_CHECKER_CONFIGS} if variant == "health-checker" else {}
+    )
+    assert flags == expected
 
 
 def test_image_default_command_runs_the_same_monitors(daemonset: Obj) -> None:
@@ -422,3 +450,112 @@ def test_unprivileged_overlay_reads_kernel_messages_from_the_journal(
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+# -- the health-checker overlay ----------------------------------------------------------------------
+
+
+def test_health_checker_overlay_shares_the_nodes_network(rendered: dict[str, list[Obj]]) -> None:
+    daemonset, base = only(rendered["health-checker"], "DaemonSet"), only(rendered["default"], "DaemonSet")
+    spec = daemonset["spec"]["template"]["spec"]
+    # kubelet's /healthz listens on the node's 127.0.0.1:10248 only.
+    assert spec["hostNetwork"] is True
+    assert spec["dnsPolicy"] == "ClusterFirstWithHostNet"
+    assert not spec.get("hostPID") and not spec.get("hostIPC")
+    # The base's container otherwise: same privileges, resources and probes, its args plus one flag.
+    entry, base_entry = container(daemonset), container(base)
+    for key in ("securityContext", "resources", "readinessProbe", "livenessProbe", "ports", "env"):
+        assert entry[key] == base_entry[key], key
+    plugin_flag = f"--{PLUGIN_FLAG}=" + ",".join(f"/config/{name}" for name in HEALTH_CHECKER_CONFIGS)
+    assert command_line(daemonset) == [*command_line(base), plugin_flag]
+
+
+def test_health_checker_overlay_mounts_the_host_sockets_read_only(rendered: dict[str, list[Obj]]) -> None:
+    daemonset = only(rendered["health-checker"], "DaemonSet")
+    mounts = host_path_mounts(daemonset)
+    base = host_path_mounts(only(rendered["default"], "DaemonSet"))
+    assert sorted(mounts) == sorted([*base, *HOST_SOCKET_DIRS])
+    for path in HOST_SOCKET_DIRS:
+        volume, mount = mounts[path]
+        assert mount["mountPath"] == path
+        assert mount["readOnly"] is True, f"{path} must be read-only"
+        # A node without systemd, D-Bus or containerd still runs npd's other monitors.
+        assert volume["hostPath"]["type"] == "DirectoryOrCreate"
+    # The only writable host path is still the state directory, where the checker keeps its repairs.
+    assert [path for path, (_, mount) in mounts.items() if not mount.get("readOnly")] == [STATE_DIR]
+
+
+@pytest.mark.parametrize("name", HEALTH_CHECKER_CONFIGS)
+def test_health_checker_configs_are_upstreams(
+    rendered: dict[str, list[Obj]], name: str, tmp_path: Path
+) -> None:
+    text = mounted_config_map(rendered["health-checker"])["data"][name]
+    assert text == (HEALTH_CHECKER / "config" / name).read_text()
+    (tmp_path / name).write_text(text)
+    warnings: list[str] = []
+    config = load_monitor_config(str(tmp_path / name), MonitorKind.CUSTOM_PLUGIN, warnings.append)
+    assert isinstance(config, PluginMonitorConfig)
+    # The only remark: the image's path is not on this machine.
+    assert warnings == [f"{tmp_path / name}: rules[0].path: /opt/npd/bin/health-checker does not exist here"]
+    upstream = json.loads((UPSTREAM_CONFIGS / name).read_text())
+    [upstream_rule] = upstream["rules"]
+    [rule] = config.rules
+    assert rule.path == "/opt/npd/bin/health-checker"  # the image's console script (Dockerfile's venv)
+    assert (rule.condition, rule.reason) == (upstream_rule["condition"], upstream_rule["reason"])
+    assert [(c.type, c.reason, c.message) for c in config.conditions] == [
+        (c["type"], c["reason"], c["message"]) for c in upstream["conditions"]
+    ]
+    # Upstream's arguments unchanged, then only the state directory, under the base's writable hostPath.
+    upstream_args = upstream_rule["args"]
+    assert list(rule.args[: len(upstream_args)]) == upstream_args
+    assert list(rule.args[len(upstream_args) :]) == [f"--state-dir={STATE_DIR}/health-checker"]
+    # Everything else is upstream's, key for key (interval, timeouts, output length, source, metrics).
+    ours = json.loads(text)
+    for each in (ours, upstream):
+        [each_rule] = each["rules"]
+        del each_rule["path"], each_rule["args"]
+    assert ours == upstream
+
+
+@pytest.mark.parametrize(
+    ("name", "component", "service", "dead"),
+    [
+        ("health-checker-kubelet.json", "kubelet", "kubelet", ("KUBELET_PORT", refused_port)),
+        (
+            "health-checker-containerd.json",
+            "cri",
+            "containerd",
+            ("CONTAINER_RUNTIME_ENDPOINT", unused_socket_path),
+        ),
+    ],
+    ids=["kubelet", "containerd"],
+)
+def test_health_checker_configs_run_the_checker(
+    tmp_path: Path, name: str, component: str, service: str, dead: tuple[str, Callable[[], str]]
+) -> None:
+    """Each overlay config's arguments, run by the real checker against a dead component."""
+    [rule] = json.loads((HEALTH_CHECKER / "config" / name).read_text())["rules"]
+    state = tmp_path / "state"
+    args = [f"--state-dir={state}" if arg.startswith("--state-dir=") else arg for arg in rule["args"]]
+    fakebin = tmp_path / "fakebin"
+    fakebin.mkdir()
+    systemctl = FakeSystemctl(fakebin)  # the unit has been up for an hour: past the cooldown
+    systemctl.fail_restart()  # the repair is attempted and fails, harmlessly
+    result = subprocess.run(
+        [console_script("health-checker"), *args],
+        env={
+            "PATH": systemctl.path,
+            dead[0]: dead[1](),
+        },  # a plugin's environment, as npd's plugin monitor sets it
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert result.stdout.startswith(f"{component}:{service} was found unhealthy; repair flag : true; "), (
+        result.stdout
+    )
+    assert systemctl.restarts() == [["restart", service]]
+    # The attempt is recorded where --state-dir says.
+    assert [path.name for path in state.iterdir()] == [f"{component}-{service}.last-repair"]
