@@ -64,3 +64,41 @@ def test_a_check_script_raises_and_clears_its_condition(tmp_path: Path) -> None:
         # As upstream: back to the default reason and message.
         assert ntp_condition(body) == ("False", "NTPIsUp", "ntp service is up")
         assert daemon.stop() == 0
+
+
+def test_plugins_inherit_only_the_helpers_variables(tmp_path: Path) -> None:
+    script = tmp_path / "show_env.sh"
+    script.write_text(
+        '#!/bin/sh\necho "port=$KUBELET_PORT other=${NPD_TEST_SECRET:-unset} path=$PATH"\nexit 1\n'
+    )
+    script.chmod(0o755)
+    config = tmp_path / "env.json"
+    config.write_text(
+        json.dumps(
+            {
+                "plugin": "custom",
+                "pluginConfig": {"invoke_interval": "100ms", "timeout": "5s", "max_output_length": 200},
+                "source": "env-monitor",
+                "conditions": [{"type": "NTPProblem", "reason": "NTPIsUp", "message": "ntp service is up"}],
+                "rules": [
+                    {"type": "permanent", "condition": "NTPProblem", "reason": "Env", "path": str(script)}
+                ],
+            }
+        )
+    )
+    args = ["--enable-k8s-exporter=false", f"--config.custom-plugin-monitor={config}"]
+    env = {
+        "KUBELET_PORT": "10999",
+        "NPD_TEST_SECRET": "kept from plugins",
+        "PATH": "/nonexistent:/usr/bin:/bin",
+    }
+    with start_daemon(args, tool=False, state_dir=None, env=env) as daemon:
+        _, body = daemon.wait_for_page(
+            "/conditions", lambda s, b: "NTPProblem" in b and ntp_condition(b)[0] == "True"
+        )
+        # KUBELET_PORT (read by upstream's health-checker) passes; anything else does not, and
+        # PATH is npd's own.
+        assert ntp_condition(body)[2] == (
+            "port=10999 other=unset path=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        )
+        assert daemon.stop() == 0

@@ -29,7 +29,7 @@ from npd.metrics.model import Registry, first_of_each_name, merged
 from npd.metrics.process import collect_process
 from npd.monitors.base import Monitor
 from npd.monitors.logmonitor import SystemLogMonitor
-from npd.monitors.pluginmonitor import PluginMonitor
+from npd.monitors.pluginmonitor import PluginMonitor, inherited_environment
 from npd.monitors.stats import SystemStatsMonitor
 from npd.sources.base import LogSource, Position, SourceHealth
 from npd.sources.filelog import FileLogSource
@@ -147,7 +147,12 @@ def build_daemon(options: Options, warn: Callable[[str], None]) -> Daemon:
         name = monitor_name(plugin_config.file, options)
         saved = state.load(name) or {}
         daemon.monitors.append(
-            PluginMonitor(plugin_config, name=name, saved_conditions=saved.get("conditions"))
+            PluginMonitor(
+                plugin_config,
+                name=name,
+                saved_conditions=saved.get("conditions"),
+                env=inherited_environment(os.environ),
+            )
         )
     stats_monitors: list[SystemStatsMonitor] = []
     for stats_config in stats_configs:

@@ -53,6 +53,24 @@ log = logging.getLogger(__name__)
 EVENT_REPEAT = 3600.0
 
 
+#: The daemon's variables a plugin inherits: those upstream's helpers read (its health-checker's
+#: endpoints, crictl's and docker's sockets). Upstream passes its whole environment, so a DaemonSet
+#: may set ``KUBELET_PORT`` on npd's container for its health checker; everything else (service
+#: account paths, proxies, API variables) stays out of a plugin's reach.
+INHERITED_VARIABLES = (
+    "HOST_ADDRESS",
+    "KUBELET_PORT",
+    "KUBEPROXY_PORT",
+    "DOCKER_HOST",
+    "CONTAINER_RUNTIME_ENDPOINT",
+)
+
+
+def inherited_environment(environ: Mapping[str, str]) -> dict[str, str]:
+    """The part of the daemon's environment ``environ`` that plugins get (:data:`INHERITED_VARIABLES`)."""
+    return {name: environ[name] for name in INHERITED_VARIABLES if name in environ}
+
+
 class Runner(Protocol):
     """Runs one plugin (:func:`npd.sources.plugin.run_plugin`'s signature)."""
 
