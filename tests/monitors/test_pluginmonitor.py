@@ -19,7 +19,8 @@ import pytest
 
 from npd.config.loader import MonitorKind, load_monitor_config
 from npd.config.plugin import PluginMonitorConfig
-from npd.monitors.pluginmonitor import PluginMonitor, declaration
+from npd.monitors.base import rules_declaration
+from npd.monitors.pluginmonitor import PluginMonitor
 from npd.problem import Condition, ConditionStatus, Severity, Status, utc_from_timestamp
 from npd.sources.plugin import PluginResult, PluginStatus
 from tests.support.plugins import ends_within, script, set_verdict, verdict_script
@@ -241,7 +242,7 @@ def test_the_state_directory_wins_over_the_node_and_unknown_is_not_restored(tmp_
 
 def test_declaration_like_upstreams_metrics(tmp_path: Path) -> None:
     config = load(tmp_path, [temporary("Flaky"), permanent("NTPIsDown"), permanent("NTPIsDown")])
-    decl = declaration(config)
+    decl = rules_declaration(config)
     assert decl.source == "test-plugin-monitor"
     assert decl.reasons == ("Flaky", "NTPIsDown")
     assert decl.gauges == (("NTPProblem", "NTPIsDown"),)
@@ -251,7 +252,8 @@ def test_declaration_like_upstreams_metrics(tmp_path: Path) -> None:
     (tmp_path / "monitor.json").write_text(json.dumps(document))
     quiet = load_monitor_config(str(tmp_path / "monitor.json"), MonitorKind.CUSTOM_PLUGIN, lambda _: None)
     assert isinstance(quiet, PluginMonitorConfig)
-    assert declaration(quiet).reasons == () and declaration(quiet).condition_types == ("NTPProblem", "Other")
+    quiet_declaration = rules_declaration(quiet)
+    assert quiet_declaration.reasons == () and quiet_declaration.condition_types == ("NTPProblem", "Other")
 
 
 # -- running for real -----------------------------------------------------------------------------

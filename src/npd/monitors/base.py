@@ -7,6 +7,7 @@ import logging
 from collections.abc import Container, Iterable, Iterator, Sequence
 from typing import Any, Protocol
 
+from npd.config.conditions import DefaultCondition
 from npd.problem import Condition, ConditionStatus, ProblemDeclaration, RuleType, Status, utc_from_timestamp
 
 log = logging.getLogger(__name__)
@@ -49,21 +50,32 @@ class DeclaredRule(Protocol):
     def condition(self) -> str: ...
 
 
-def rules_declaration(
-    source: str, condition_types: Iterable[str], rules: Sequence[DeclaredRule], *, metrics_reporting: bool
-) -> ProblemDeclaration:
-    """The problems a rule-based monitor can report, for exporters to publish as zeros up front.
+class RulesConfig(Protocol):
+    """What a declaration needs of a rule-based monitor's config (log and plugin monitors alike)."""
+
+    @property
+    def source(self) -> str: ...
+    @property
+    def metrics_reporting(self) -> bool: ...
+    @property
+    def conditions(self) -> Sequence[DefaultCondition]: ...
+    @property
+    def rules(self) -> Sequence[DeclaredRule]: ...
+
+
+def rules_declaration(config: RulesConfig) -> ProblemDeclaration:
+    """The problems a rule-based monitor's config can report, for exporters to publish as zeros up front.
 
     As upstream: a counter for every rule's reason and a gauge for every permanent rule, unless
     the config turns ``metricsReporting`` off; the condition types are always declared.
     """
-    types = tuple(dict.fromkeys(condition_types))
-    if not metrics_reporting:
-        return ProblemDeclaration(source=source, reasons=(), gauges=(), condition_types=types)
-    permanent = [rule for rule in rules if rule.type is RuleType.PERMANENT]
+    types = tuple(dict.fromkeys(condition.type for condition in config.conditions))
+    if not config.metrics_reporting:
+        return ProblemDeclaration(source=config.source, reasons=(), gauges=(), condition_types=types)
+    permanent = [rule for rule in config.rules if rule.type is RuleType.PERMANENT]
     return ProblemDeclaration(
-        source=source,
-        reasons=tuple(dict.fromkeys(rule.reason for rule in rules)),
+        source=config.source,
+        reasons=tuple(dict.fromkeys(rule.reason for rule in config.rules)),
         gauges=tuple(dict.fromkeys((rule.condition, rule.reason) for rule in permanent)),
         condition_types=types,
     )

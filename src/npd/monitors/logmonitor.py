@@ -18,7 +18,7 @@ from npd.config.logmonitor import LogMonitorConfig
 from npd.monitors.base import Monitor, StatusSink, rules_declaration
 from npd.monitors.matcher import RuleMatcher
 from npd.monitors.tracker import ProblemTracker, Report
-from npd.problem import Condition, ProblemDeclaration, Status
+from npd.problem import Condition, Status
 from npd.sources.base import LogSource
 
 
@@ -45,7 +45,7 @@ class SystemLogMonitor(Monitor):
         self._failing_since: float | None = None
         self._read_any = False
         self._position: dict[str, Any] | None = None
-        self.declaration = declaration(config)
+        self.declaration = rules_declaration(config)
 
     @property
     def conditions(self) -> tuple[Condition, ...]:
@@ -124,13 +124,3 @@ class SystemLogMonitor(Monitor):
 def rule_matcher(config: LogMonitorConfig) -> RuleMatcher:
     """The matcher for a config's rules and the resolving rules derived from them."""
     return RuleMatcher(config.rules + config.resolvers, config.buffer_size)
-
-
-def declaration(config: LogMonitorConfig) -> ProblemDeclaration:
-    """The problems a config can report, for exporters to publish as zeros up front."""
-    return rules_declaration(
-        config.source,
-        (condition.type for condition in config.conditions),
-        config.rules,
-        metrics_reporting=config.metrics_reporting,
-    )

@@ -36,7 +36,6 @@ from npd.problem import (
     Condition,
     ConditionStatus,
     Event,
-    ProblemDeclaration,
     RuleType,
     Severity,
     Status,
@@ -124,7 +123,7 @@ class PluginMonitor(Monitor):
         event_repeat: float = EVENT_REPEAT,
     ) -> None:
         self.name = name
-        self.declaration = declaration(config)
+        self.declaration = rules_declaration(config)
         self._config = config
         self._clock = clock
         self._runner = runner
@@ -436,13 +435,3 @@ def _condition_status(status: PluginStatus) -> ConditionStatus:
     if status is PluginStatus.NON_OK:
         return ConditionStatus.TRUE
     return ConditionStatus.UNKNOWN
-
-
-def declaration(config: PluginMonitorConfig) -> ProblemDeclaration:
-    """The problems a config can report, for exporters to publish as zeros up front."""
-    return rules_declaration(
-        config.source,
-        (condition.type for condition in config.conditions),
-        config.rules,
-        metrics_reporting=config.metrics_reporting,
-    )
