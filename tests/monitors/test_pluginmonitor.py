@@ -23,7 +23,7 @@ from npd.monitors.base import rules_declaration
 from npd.monitors.pluginmonitor import PluginMonitor
 from npd.problem import Condition, ConditionStatus, Severity, Status, utc_from_timestamp
 from npd.sources.plugin import PluginResult, PluginStatus
-from tests.support.plugins import ends_within, script, set_verdict, verdict_script
+from tests.support.plugins import cancel_once_started, script, set_verdict, verdict_script
 
 T0 = 1_700_000_000.0
 UPSTREAM = Path("/work/shared/compat/upstream-config/custom-plugin-monitor.json")
@@ -391,15 +391,7 @@ def test_cancelling_the_monitor_kills_running_plugins(tmp_path: Path) -> None:
 
     async def main() -> int:
         task = asyncio.create_task(PluginMonitor(config, name="t").run(Sink()))
-        pid = int(await asyncio.to_thread(fifo.read_text))  # the plugin has started
-        task.cancel()
-        # Bounded: a plugin that outlives the cancellation (here by an hour) must not hold it up.
-        with pytest.raises(asyncio.CancelledError):
-            async with asyncio.timeout(30):
-                await task
-        # Gone while the loop still runs: asyncio.run() at the end would otherwise wait for it.
-        assert await asyncio.to_thread(ends_within, pid)
-        return pid
+        return await cancel_once_started(task, fifo)
 
     asyncio.run(main())
 

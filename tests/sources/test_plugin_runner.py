@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from npd.sources.plugin import DEFAULT_PATH, PluginResult, PluginStatus, run_plugin
-from tests.support.plugins import ends_within, open_fds, rss_kib, script, zombie_children
+from tests.support.plugins import cancel_once_started, ends_within, open_fds, rss_kib, script, zombie_children
 
 
 def run(path: str, *args: str, timeout: float = 5.0, max_output: int = 80, **kw: object) -> PluginResult:
@@ -160,15 +160,7 @@ def test_cancelling_the_run_kills_the_group(tmp_path: Path) -> None:
 
     async def main() -> int:
         task = asyncio.create_task(run_plugin(plugin, (), timeout=60, max_output=80))
-        pid = int(await asyncio.to_thread(fifo.read_text))  # the plugin has started
-        task.cancel()
-        # Bounded: a plugin that outlives the cancellation (here by an hour) must not hold it up.
-        with pytest.raises(asyncio.CancelledError):
-            async with asyncio.timeout(30):
-                await task
-        # Gone while the loop still runs: asyncio.run() at the end would otherwise wait for it.
-        assert await asyncio.to_thread(ends_within, pid)
-        return pid
+        return await cancel_once_started(task, fifo)
 
     asyncio.run(main())
     assert zombie_children() == []

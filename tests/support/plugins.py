@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import time
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 
 def script(path: Path, body: str) -> str:
@@ -83,3 +87,17 @@ def ends_within(pid: int, seconds: float = 2.0) -> bool:
             return False
         time.sleep(0.01)
     return True
+
+
+async def cancel_once_started(task: asyncio.Task[Any], fifo: Path) -> int:
+    """Cancel ``task`` once the plugin it runs has written its pid to ``fifo``; assert that the
+    cancellation ends promptly and takes the plugin with it. Returns the plugin's pid."""
+    pid = int(await asyncio.to_thread(fifo.read_text))  # the plugin has started
+    task.cancel()
+    # Bounded: a plugin that outlives the cancellation (here by an hour) must not hold it up.
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(30):
+            await task
+    # Gone while the loop still runs: asyncio.run() at the end would otherwise wait for it.
+    assert await asyncio.to_thread(ends_within, pid)
+    return pid
