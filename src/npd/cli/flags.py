@@ -182,3 +182,11 @@ def _describe_default(flag: Flag) -> str:
     if value in ("", 0, None):
         return ""
     return f' (default "{value}")' if flag.kind is Kind.STRING else f" (default {value})"
+
+
+def add_helper_klog_flags(flags: FlagSet) -> None:
+    """The klog flags upstream's helper binaries (log-counter, health-checker) take, accepted and
+    ignored so their configs' command lines keep working."""
+    flags.add(Flag("v", Kind.INT, 0, "log level verbosity", hidden=True), shorthand="v")
+    flags.add(Flag("logtostderr", Kind.BOOL, True, "klog flag (accepted)", hidden=True))
+    flags.add(Flag("alsologtostderr", Kind.BOOL, False, "klog flag (accepted)", hidden=True))

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from npd.cli.flags import Flag, FlagError, FlagSet, Kind
+from npd.cli.flags import Flag, FlagError, FlagSet, Kind, add_helper_klog_flags
 from npd.config.duration import parse_go_duration
 from npd.config.logmonitor import LogRule
 from npd.goregex import GoRegexError, compile_go
@@ -67,10 +67,7 @@ def _flags(program: str) -> FlagSet:
     flags.add(Flag("pattern", Kind.STRING, "", "The pattern to count; it must match to the end of the line."))
     flags.add(Flag("revert-pattern", Kind.STRING, "", "Each match of this pattern subtracts one."))
     flags.add(Flag("count", Kind.INT, 1, "How many matches reach the threshold."))
-    # klog's flags, which upstream's binary also registers.
-    flags.add(Flag("v", Kind.INT, 0, "log level verbosity", hidden=True), shorthand="v")
-    flags.add(Flag("logtostderr", Kind.BOOL, True, "klog flag (accepted)", hidden=True))
-    flags.add(Flag("alsologtostderr", Kind.BOOL, False, "klog flag (accepted)", hidden=True))
+    add_helper_klog_flags(flags)
     return flags
 
 

@@ -8,7 +8,7 @@ import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from npd.cli.flags import Flag, FlagError, FlagSet, Kind
+from npd.cli.flags import Flag, FlagError, FlagSet, Kind, add_helper_klog_flags
 from npd.goregex import GoRegexError, compile_go
 
 
@@ -153,10 +153,7 @@ def flag_set(program: str) -> FlagSet:
         )
     )
     flags.add(Flag("state-dir", Kind.STRING, DEFAULT_STATE_DIR, "Where the time of the last repair is kept."))
-    # klog's flags, which upstream's binary also registers.
-    flags.add(Flag("v", Kind.INT, 0, "log level verbosity", hidden=True), shorthand="v")
-    flags.add(Flag("logtostderr", Kind.BOOL, True, "klog flag (accepted)", hidden=True))
-    flags.add(Flag("alsologtostderr", Kind.BOOL, False, "klog flag (accepted)", hidden=True))
+    add_helper_klog_flags(flags)
     return flags
 
 
